@@ -1,0 +1,124 @@
+//===- IABNAttrs.cpp - IABN attributes ------------------------------------===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "IABN/Dialect/IABN/IR/IABNAttrs.h"
+#include "IABN/Dialect/IABN/IR/IABNDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::iabn;
+
+#include "IABN/Dialect/IABN/IR/IABNEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "IABN/Dialect/IABN/IR/IABNAttrs.cpp.inc"
+
+void IABNDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "IABN/Dialect/IABN/IR/IABNAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// ActivationAttr
+//===----------------------------------------------------------------------===//
+
+/// The name of the parameter of `kind`, or an empty string if it takes none.
+static StringRef getParamName(ActivationKind kind) {
+  switch (kind) {
+  case ActivationKind::LeakyReLU:
+    return "negative slope";
+  case ActivationKind::ELU:
+    return "alpha";
+  case ActivationKind::Identity:
+  case ActivationKind::ReLU:
+    return "";
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
+LogicalResult
+ActivationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       ActivationKind kind, std::optional<APFloat> param) {
+  StringRef paramName = getParamName(kind);
+  if (paramName.empty()) {
+    if (param)
+      return emitError() << "activation '" << stringifyActivationKind(kind)
+                         << "' takes no parameter";
+    return success();
+  }
+  if (!param)
+    return emitError() << "activation '" << stringifyActivationKind(kind)
+                       << "' requires a parameter (" << paramName << ")";
+  if (!param->isFinite())
+    return emitError() << "activation '" << stringifyActivationKind(kind)
+                       << "' has a non-finite " << paramName;
+  return success();
+}
+
+bool ActivationAttr::isInvertible() const {
+  switch (getKind()) {
+  case ActivationKind::Identity:
+    return true;
+  case ActivationKind::ReLU:
+    return false;
+  case ActivationKind::LeakyReLU:
+  case ActivationKind::ELU:
+    return getParamOr0() > 0.0;
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
+bool ActivationAttr::isDifferentiableFromOutput() const {
+  switch (getKind()) {
+  case ActivationKind::Identity:
+  case ActivationKind::ReLU:
+    return true;
+  case ActivationKind::LeakyReLU:
+  case ActivationKind::ELU:
+    return getParamOr0() >= 0.0;
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
+/// Parses `<kind>` or `<kind, param>`.
+Attribute ActivationAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  std::optional<ActivationKind> kind = symbolizeActivationKind(keyword);
+  if (!kind) {
+    parser.emitError(loc) << "unknown activation '" << keyword
+                          << "'; expected identity, relu, leaky_relu or elu";
+    return {};
+  }
+  std::optional<APFloat> param;
+  if (succeeded(parser.parseOptionalComma())) {
+    double value;
+    if (parser.parseFloat(value))
+      return {};
+    param = APFloat(value);
+  }
+  if (parser.parseGreater())
+    return {};
+  return ActivationAttr::getChecked([&] { return parser.emitError(loc); },
+                                    parser.getContext(), *kind, param);
+}
+
+void ActivationAttr::print(AsmPrinter &printer) const {
+  printer << '<' << stringifyActivationKind(getKind());
+  if (std::optional<APFloat> param = getParam()) {
+    printer << ", ";
+    printer.printFloat(*param);
+  }
+  printer << '>';
+}

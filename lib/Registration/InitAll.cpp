@@ -1,0 +1,16 @@
+//===- InitAll.cpp - Register everything IABN provides --------------------===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "IABN/InitAllDialects.h"
+#include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
+#include "IABN/Dialect/IABN/IR/IABNDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+void mlir::iabn::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<IABNDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
+}
