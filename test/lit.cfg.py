@@ -1,0 +1,37 @@
+# -*- Python -*-
+"""lit configuration of the IABN regression suite."""
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "IABN"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.iabn_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", config.shlibext))
+config.substitutions.append(("%iabn_src_root", config.iabn_src_root))
+config.substitutions.append(("%iabn_obj_root", config.iabn_obj_root))
+config.substitutions.append(
+    ("%iabn_plugin", os.path.join(config.iabn_lib_dir, "IABNPlugin" + config.shlibext))
+)
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+# `not` and `count` at the start of a RUN line come from PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.iabn_tools_dir, config.llvm_tools_dir]
+tools = [
+    "iabn-opt",
+    # The stock mlir-opt of the LLVM install, for the plugin tests.
+    ToolSubst("%mlir_opt", config.mlir_opt),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
