@@ -5,12 +5,21 @@
 //===----------------------------------------------------------------------===//
 
 #include "IABN/InitAllDialects.h"
+#include "IABN/InitAllPasses.h"
+
 #include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
 #include "IABN/Dialect/IABN/IR/IABNDialect.h"
+#include "IABN/Pipelines/Pipelines.h"
+#include "IABN/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void mlir::iabn::registerAllDialects(DialectRegistry &registry) {
   registry.insert<IABNDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+void mlir::iabn::registerAllPasses() {
+  registerIABNPasses();
+  registerPipelines();
 }

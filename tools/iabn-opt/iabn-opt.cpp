@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "IABN/InitAllDialects.h"
+#include "IABN/InitAllPasses.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,6 +19,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::iabn::registerAllPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -10,9 +10,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "IABN/InitAllDialects.h"
+#include "IABN/InitAllPasses.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/Plugins/DialectPlugin.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "llvm/Config/llvm-config.h"
 
 using namespace mlir;
@@ -23,4 +25,9 @@ mlirGetDialectPluginInfo() {
           [](DialectRegistry *registry) {
             iabn::registerAllDialects(*registry);
           }};
+}
+
+extern "C" LLVM_ATTRIBUTE_WEAK PassPluginLibraryInfo mlirGetPassPluginInfo() {
+  return {MLIR_PLUGIN_API_VERSION, "IABN", LLVM_VERSION_STRING,
+          []() { iabn::registerAllPasses(); }};
 }

@@ -1,0 +1,48 @@
+//===- Pipelines.h - IABN pass pipelines ------------------------*- C++ -*-===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef IABN_PIPELINES_PIPELINES_H
+#define IABN_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+#include <string>
+
+namespace mlir {
+class OpPassManager;
+
+namespace iabn {
+
+/// Options of the InPlace-ABN pipeline (`--iabn-pipeline`).
+struct InPlaceABNPipelineOptions
+    : public PassPipelineOptions<InPlaceABNPipelineOptions> {
+  PassOptions::Option<std::string> gammaMode{
+      *this, "gamma-mode",
+      llvm::cl::desc("gamma handling of the fused ops: sign_clamp | "
+                     "abs_plus_eps"),
+      llvm::cl::init("sign_clamp")};
+  PassOptions::Option<bool> recompute{
+      *this, "recompute",
+      llvm::cl::desc("apply the recompute strategy to non-invertible "
+                     "activations"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> overwriteArguments{
+      *this, "overwrite-arguments",
+      llvm::cl::desc("let z overwrite an x that is a function argument"),
+      llvm::cl::init(false)};
+};
+
+/// Adds the InPlace-ABN rewrite and its cleanup (canonicalize, CSE) to a
+/// module-level pass manager: the C++ entry point for other compilers.
+void buildInPlaceABNPipeline(OpPassManager &pm,
+                             const InPlaceABNPipelineOptions &options);
+
+/// Registers `--iabn-pipeline`.
+void registerPipelines();
+
+} // namespace iabn
+} // namespace mlir
+
+#endif // IABN_PIPELINES_PIPELINES_H

@@ -1,0 +1,257 @@
+//===- MemoryReport.cpp - Saved-for-backward and peak tensor bytes --------===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "IABN/Transforms/Passes.h"
+
+#include "IABN/Dialect/IABN/IR/IABNOps.h"
+#include "TrainingGraph.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir {
+namespace iabn {
+#define GEN_PASS_DEF_MEMORYREPORTPASS
+#include "IABN/Transforms/Passes.h.inc"
+} // namespace iabn
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::iabn;
+
+namespace {
+
+/// One tensor defined at the top level of a function body.
+struct TensorInfo {
+  Value value;
+  std::optional<int64_t> bytes;
+  unsigned def;      // index of the defining op
+  unsigned lastUse;  // index of the last (top-level ancestor of a) user
+};
+
+/// What the report says about one function.
+struct FunctionReport {
+  std::string name;
+  bool hasBackward = false;
+  std::vector<TensorInfo> tensors;
+  /// Indices into `tensors`.
+  SmallVector<unsigned> saved;
+  int64_t savedBytes = 0;
+  unsigned savedUnknown = 0;
+  int64_t peakBytes = 0;
+  Operation *peakOp = nullptr;
+  unsigned unknownTensors = 0;
+};
+
+/// Whether result `value` of `op` may take the buffer of an operand that
+/// dies at `op` (destination-style ops and the fused InPlace-ABN ops).
+Value getReusedOperand(Operation *op, Value value) {
+  auto result = cast<OpResult>(value);
+  if (auto abn = dyn_cast<InPlaceABNOp>(op))
+    return result == abn.getOutput() ? abn.getInput() : Value();
+  if (auto grad = dyn_cast<InPlaceABNGradOp>(op))
+    return result == grad.getGradInput() ? grad.getGradOutput() : Value();
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+    if (dps.hasPureTensorSemantics())
+      return dps.getTiedOpOperand(result)->get();
+  return Value();
+}
+
+std::string describeLoc(Location loc) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << loc;
+  return text;
+}
+
+std::string describeType(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+/// Formats a byte count as "N B (x.yz MiB)".
+std::string formatBytes(int64_t bytes) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << bytes << " B";
+  if (bytes >= 1024)
+    os << " (" << llvm::format("%.2f", bytes / (1024.0 * 1024.0)) << " MiB)";
+  return text;
+}
+
+struct MemoryReportPass
+    : public iabn::impl::MemoryReportPassBase<MemoryReportPass> {
+  using Base::Base;
+  void runOnOperation() override;
+};
+
+FunctionReport analyze(FunctionOpInterface func) {
+  FunctionReport report;
+  std::vector<TensorInfo> &tensors = report.tensors;
+  report.name = func.getName().str();
+  Block &body = func.getFunctionBody().front();
+
+  DenseMap<Operation *, unsigned> index;
+  for (auto [i, op] : llvm::enumerate(body))
+    index[&op] = i;
+
+  for (Operation &op : body) {
+    for (Value result : op.getResults()) {
+      if (!isa<TensorType>(result.getType()))
+        continue;
+      TensorInfo info{result, getTensorBytes(result.getType()), index[&op],
+                      index[&op]};
+      for (Operation *user : result.getUsers())
+        if (Operation *ancestor = body.findAncestorOpInBlock(*user))
+          info.lastUse = std::max(info.lastUse, index[ancestor]);
+      if (!info.bytes)
+        ++report.unknownTensors;
+      tensors.push_back(info);
+    }
+  }
+
+  BackwardSlice slice(func);
+  if (Operation *boundary = slice.getBoundary()) {
+    report.hasBackward = true;
+    unsigned start = index[boundary];
+    for (auto [i, info] : llvm::enumerate(tensors)) {
+      if (info.def >= start || info.lastUse < start)
+        continue;
+      report.saved.push_back(i);
+      if (info.bytes)
+        report.savedBytes += *info.bytes;
+      else
+        ++report.savedUnknown;
+    }
+  }
+
+  // Live bytes at each op: tensors defined at or before it and used at or
+  // after it (a prefix sum over interval end points), less the operands
+  // whose buffer one of its results takes.
+  DenseMap<Value, const TensorInfo *> infoOf;
+  std::vector<int64_t> delta(index.size() + 1, 0);
+  for (const TensorInfo &info : tensors) {
+    infoOf[info.value] = &info;
+    if (info.bytes) {
+      delta[info.def] += *info.bytes;
+      delta[info.lastUse + 1] -= *info.bytes;
+    }
+  }
+  int64_t running = 0;
+  for (Operation &op : body) {
+    unsigned i = index[&op];
+    running += delta[i];
+    int64_t live = running;
+    for (Value result : op.getResults()) {
+      Value reused = getReusedOperand(&op, result);
+      const TensorInfo *operand = reused ? infoOf.lookup(reused) : nullptr;
+      if (operand && operand->lastUse == i && operand->bytes)
+        live -= *operand->bytes;
+    }
+    if (live > report.peakBytes || !report.peakOp) {
+      report.peakBytes = live;
+      report.peakOp = &op;
+    }
+  }
+  return report;
+}
+
+void printText(raw_ostream &os, StringRef label,
+               ArrayRef<FunctionReport> reports) {
+  os << "=== IABN memory report";
+  if (!label.empty())
+    os << " (" << label << ")";
+  os << " ===\n";
+  for (const FunctionReport &report : reports) {
+    os << "func @" << report.name << "\n";
+    if (!report.hasBackward) {
+      os << "  saved for backward: none (no backward in this function)\n";
+    } else {
+      os << "  saved for backward: " << report.saved.size() << " tensors, "
+         << formatBytes(report.savedBytes);
+      if (report.savedUnknown)
+        os << " + " << report.savedUnknown << " of unknown size";
+      os << "\n";
+      for (unsigned i : report.saved) {
+        const TensorInfo *info = &report.tensors[i];
+        auto result = cast<OpResult>(info->value);
+        os << "    " << result.getOwner()->getName() << " #"
+           << result.getResultNumber() << "  " << info->value.getType()
+           << "  "
+           << (info->bytes ? formatBytes(*info->bytes) : "unknown size")
+           << "  " << result.getOwner()->getLoc() << "\n";
+      }
+    }
+    os << "  peak live tensors: " << formatBytes(report.peakBytes);
+    if (report.peakOp)
+      os << " at '" << report.peakOp->getName() << "' "
+         << report.peakOp->getLoc();
+    os << "\n";
+    if (report.unknownTensors)
+      os << "  tensors of unknown size (dynamic shapes, not counted): "
+         << report.unknownTensors << "\n";
+  }
+}
+
+void printJson(raw_ostream &os, StringRef label,
+               ArrayRef<FunctionReport> reports) {
+  llvm::json::Array functions;
+  for (const FunctionReport &report : reports) {
+    llvm::json::Array saved;
+    for (unsigned i : report.saved) {
+      const TensorInfo *info = &report.tensors[i];
+      auto result = cast<OpResult>(info->value);
+      llvm::json::Object entry{
+          {"op", result.getOwner()->getName().getStringRef().str()},
+          {"result", static_cast<int64_t>(result.getResultNumber())},
+          {"type", describeType(info->value.getType())},
+          {"loc", describeLoc(result.getOwner()->getLoc())}};
+      if (info->bytes)
+        entry["bytes"] = *info->bytes;
+      else
+        entry["bytes"] = nullptr;
+      saved.push_back(std::move(entry));
+    }
+    llvm::json::Object function{
+        {"name", report.name},
+        {"has_backward", report.hasBackward},
+        {"saved_tensors", static_cast<int64_t>(report.saved.size())},
+        {"saved_bytes", report.savedBytes},
+        {"saved_unknown_size", static_cast<int64_t>(report.savedUnknown)},
+        {"saved", std::move(saved)},
+        {"peak_live_bytes", report.peakBytes},
+        {"unknown_size_tensors", static_cast<int64_t>(report.unknownTensors)}};
+    if (report.peakOp)
+      function["peak_at"] =
+          report.peakOp->getName().getStringRef().str() + " " +
+          describeLoc(report.peakOp->getLoc());
+    functions.push_back(std::move(function));
+  }
+  llvm::json::Object root{{"label", label.str()},
+                          {"functions", std::move(functions)}};
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+}
+
+void MemoryReportPass::runOnOperation() {
+  SmallVector<FunctionReport> reports;
+  for (auto func : getOperation().getOps<FunctionOpInterface>())
+    if (!func.isExternal())
+      reports.push_back(analyze(func));
+  if (json)
+    printJson(llvm::outs(), label, reports);
+  else
+    printText(llvm::outs(), label, reports);
+  llvm::outs().flush();
+  markAllAnalysesPreserved();
+}
+
+} // namespace

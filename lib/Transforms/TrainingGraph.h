@@ -1,0 +1,58 @@
+//===- TrainingGraph.h - Forward/backward structure of a graph --*- C++ -*-===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Helpers shared by the rewrite and the memory report: which ops of a joint
+// forward+backward function belong to the backward, and tensor byte sizes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
+#define IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
+#include <optional>
+
+namespace mlir {
+namespace iabn {
+
+/// The unit attribute that marks a function argument as an incoming gradient
+/// (a seed of the backward).
+constexpr StringLiteral kGradientArgAttrName = "iabn.gradient";
+
+/// Whether `op` is one of the dialect's gradient ops.
+bool isGradientOp(Operation *op);
+
+/// The ops of a function that belong to the backward: every op that
+/// transitively consumes a gradient, where gradients are the function
+/// arguments marked `iabn.gradient` and the results of the iabn gradient
+/// ops. An op whose nested region holds a backward op is backward too.
+class BackwardSlice {
+public:
+  explicit BackwardSlice(FunctionOpInterface func);
+
+  /// Whether `op` is (or is nested in) a backward op. Gradient ops created
+  /// after the analysis count as backward.
+  bool isBackward(Operation *op) const;
+
+  /// The first op of the function body's entry block that is backward, or
+  /// null if the function has no backward.
+  Operation *getBoundary() const { return boundary; }
+
+private:
+  llvm::DenseSet<Operation *> ops;
+  Operation *boundary = nullptr;
+};
+
+/// The size in bytes of a statically shaped tensor, or nullopt for dynamic
+/// shapes and non-tensor types.
+std::optional<int64_t> getTensorBytes(Type type);
+
+} // namespace iabn
+} // namespace mlir
+
+#endif // IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
