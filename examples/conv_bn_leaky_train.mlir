@@ -22,7 +22,7 @@ func.func @train_step(%x0: tensor<8x3x32x32xf32>,
                       %running_mean: tensor<16xf32>,
                       %running_var: tensor<16xf32>,
                       %w2: tensor<16x16x1x1xf32>,
-                      %d_out: tensor<8x16x30x30xf32>)
+                      %d_out: tensor<8x16x30x30xf32> {iabn.gradient})
     -> (tensor<8x16x30x30xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>,
         tensor<16xf32>, tensor<16x16x1x1xf32>, tensor<16xf32>,
         tensor<16xf32>) {

@@ -166,10 +166,10 @@ Operation *findLaterReader(Chain chain) {
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
   using Base::Base;
 
-  LogicalResult initialize(MLIRContext *) override {
+  LogicalResult initialize(MLIRContext *context) override {
     std::optional<GammaMode> mode = symbolizeGammaMode(gammaMode);
     if (!mode)
-      return emitError(UnknownLoc::get(&getContext()))
+      return emitError(UnknownLoc::get(context))
              << "iabn-inplace-abn: invalid gamma-mode '" << gammaMode
              << "'; expected sign_clamp or abs_plus_eps";
     parsedGammaMode = *mode;

@@ -34,6 +34,9 @@ struct TensorInfo {
   std::optional<int64_t> bytes;
   unsigned def;      // index of the defining op
   unsigned lastUse;  // index of the last (top-level ancestor of a) user
+  /// Like lastUse, ignoring the function's terminator: values that are only
+  /// returned are outputs, not tensors saved for the backward.
+  unsigned lastComputeUse;
 };
 
 /// What the report says about one function.
@@ -109,10 +112,15 @@ FunctionReport analyze(FunctionOpInterface func) {
       if (!isa<TensorType>(result.getType()))
         continue;
       TensorInfo info{result, getTensorBytes(result.getType()), index[&op],
-                      index[&op]};
-      for (Operation *user : result.getUsers())
-        if (Operation *ancestor = body.findAncestorOpInBlock(*user))
-          info.lastUse = std::max(info.lastUse, index[ancestor]);
+                      index[&op], index[&op]};
+      for (Operation *user : result.getUsers()) {
+        Operation *ancestor = body.findAncestorOpInBlock(*user);
+        if (!ancestor)
+          continue;
+        info.lastUse = std::max(info.lastUse, index[ancestor]);
+        if (!ancestor->hasTrait<OpTrait::IsTerminator>())
+          info.lastComputeUse = std::max(info.lastComputeUse, index[ancestor]);
+      }
       if (!info.bytes)
         ++report.unknownTensors;
       tensors.push_back(info);
@@ -124,7 +132,7 @@ FunctionReport analyze(FunctionOpInterface func) {
     report.hasBackward = true;
     unsigned start = index[boundary];
     for (auto [i, info] : llvm::enumerate(tensors)) {
-      if (info.def >= start || info.lastUse < start)
+      if (info.def >= start || info.lastComputeUse < start)
         continue;
       report.saved.push_back(i);
       if (info.bytes)

@@ -55,8 +55,9 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
     For each function, prints (to stdout):
 
     * the tensors saved across the forward->backward boundary: results of
-      ops before the first backward op that are used by it or later ops,
-      with their byte sizes;
+      ops before the first backward op that are used by it or later ops
+      (other than the function's terminator: returned outputs are not saved
+      for the backward), with their byte sizes;
     * the peak of live tensor bytes in program order (a value lives from
       its definition to its last use; a fused InPlace-ABN op whose in-place
       operand dies there reuses its buffer).
