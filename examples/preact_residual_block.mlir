@@ -19,18 +19,18 @@
 // that take the unpadded input, so the padded copy dies in the forward.
 //
 // What a framework saves between forward and backward for the two
-// BN->activation chains (the activation gradients read the activation
-// output z, PyTorch's self_is_result; the batch-norm gradients read x):
+// BN->activation chains (as PyTorch does by default: the leaky_relu gradient
+// reads the activation input y, the batch-norm gradient reads x, and the
+// next convolution's weight gradient reads z):
 //
-//   chain 1: x_in (BN1 input; a function argument, also kept by the
-//            residual), mean1, var1, z1 (also conv1's input)
-//   chain 2: x2 (BN2 input, conv1's output), mean2, var2, z2 (also conv2's
-//            input)
+//   chain 1: x_in (BN1 input, a function argument), y1, z1, mean1, var1
+//   chain 2: x2 (BN2 input, conv1's output), y2, z2, mean2, var2
 //
-// i.e. 4 big buffers (x_in, z1, x2, z2; 3 of them defined here) plus 4
-// small ones. InPlace-ABN writes z2 over x2 and recomputes x_hat from z in
-// the backward, so x2 is no longer saved (z1 cannot take x_in's buffer: the
-// residual add reads x_in after BN1).
+// i.e. 6 big buffers plus 4 per-channel ones: the paper's figure.
+// InPlace-ABN keeps only z1 and z2 (and the variances): the backward
+// recomputes y and x_hat from z, so x and y die in the forward. z2 is
+// written over x2; z1 cannot take x_in's buffer (the residual add reads x_in
+// after BN1), but x_in is no longer needed by the backward either.
 
 func.func private @conv2d_nchw_backward_input_3x3(tensor<4x64x16x16xf32>,
     tensor<64x64x3x3xf32>) -> tensor<4x64x16x16xf32>
@@ -111,7 +111,7 @@ func.func @preact_residual_block_train(
   %dz2 = func.call @conv2d_nchw_backward_input_3x3(%d_out, %w2)
       : (tensor<4x64x16x16xf32>, tensor<64x64x3x3xf32>)
       -> tensor<4x64x16x16xf32>
-  %dy2 = iabn.activation_grad <leaky_relu, 0.01> %dz2, %z2 {self_is_result}
+  %dy2 = iabn.activation_grad <leaky_relu, 0.01> %dz2, %y2
       : tensor<4x64x16x16xf32>
   %dx2, %dgamma2, %dbeta2 = iabn.batch_norm_train_grad %dy2, %x2
       scale %gamma2 stats(%mean2, %var2)
@@ -124,7 +124,7 @@ func.func @preact_residual_block_train(
   %dz1 = func.call @conv2d_nchw_backward_input_3x3(%dx2, %w1)
       : (tensor<4x64x16x16xf32>, tensor<64x64x3x3xf32>)
       -> tensor<4x64x16x16xf32>
-  %dy1 = iabn.activation_grad <leaky_relu, 0.01> %dz1, %z1 {self_is_result}
+  %dy1 = iabn.activation_grad <leaky_relu, 0.01> %dz1, %y1
       : tensor<4x64x16x16xf32>
   %dx1, %dgamma1, %dbeta1 = iabn.batch_norm_train_grad %dy1, %x_in
       scale %gamma1 stats(%mean1, %var1)

@@ -9,6 +9,7 @@
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
 #include "TrainingGraph.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "llvm/ADT/DenseMap.h"
@@ -46,6 +47,9 @@ struct FunctionReport {
   std::vector<TensorInfo> tensors;
   /// Indices into `tensors`.
   SmallVector<unsigned> saved;
+  /// Function arguments read by the backward: (argument number, bytes).
+  SmallVector<std::pair<unsigned, std::optional<int64_t>>> savedArgs;
+  int64_t savedArgBytes = 0;
   int64_t savedBytes = 0;
   unsigned savedUnknown = 0;
   int64_t peakBytes = 0;
@@ -111,8 +115,12 @@ FunctionReport analyze(FunctionOpInterface func) {
     for (Value result : op.getResults()) {
       if (!isa<TensorType>(result.getType()))
         continue;
-      TensorInfo info{result, getTensorBytes(result.getType()), index[&op],
-                      index[&op], index[&op]};
+      // tensor.empty holds no data: its buffer is the one the destination-
+      // style op that fills it produces.
+      std::optional<int64_t> bytes = isa<tensor::EmptyOp>(op)
+                                         ? std::optional<int64_t>(0)
+                                         : getTensorBytes(result.getType());
+      TensorInfo info{result, bytes, index[&op], index[&op], index[&op]};
       for (Operation *user : result.getUsers()) {
         Operation *ancestor = body.findAncestorOpInBlock(*user);
         if (!ancestor)
@@ -132,13 +140,33 @@ FunctionReport analyze(FunctionOpInterface func) {
     report.hasBackward = true;
     unsigned start = index[boundary];
     for (auto [i, info] : llvm::enumerate(tensors)) {
-      if (info.def >= start || info.lastComputeUse < start)
+      if (info.def >= start || info.lastComputeUse < start ||
+          (info.bytes && *info.bytes == 0))
         continue;
       report.saved.push_back(i);
       if (info.bytes)
         report.savedBytes += *info.bytes;
       else
         ++report.savedUnknown;
+    }
+    // Arguments read by the backward (other than incoming gradients) must be
+    // kept alive by the caller until then; reported apart, since parameters
+    // (weights, gamma, beta) live on anyway.
+    for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+      if (!isa<TensorType>(arg.getType()) ||
+          func.getArgAttr(i, kGradientArgAttrName))
+        continue;
+      bool readByBackward = llvm::any_of(arg.getUsers(), [&](Operation *user) {
+        Operation *ancestor = body.findAncestorOpInBlock(*user);
+        return ancestor && !ancestor->hasTrait<OpTrait::IsTerminator>() &&
+               index[ancestor] >= start;
+      });
+      if (!readByBackward)
+        continue;
+      std::optional<int64_t> bytes = getTensorBytes(arg.getType());
+      report.savedArgs.push_back({static_cast<unsigned>(i), bytes});
+      if (bytes)
+        report.savedArgBytes += *bytes;
     }
   }
 
@@ -198,6 +226,13 @@ void printText(raw_ostream &os, StringRef label,
            << (info->bytes ? formatBytes(*info->bytes) : "unknown size")
            << "  " << result.getOwner()->getLoc() << "\n";
       }
+      if (!report.savedArgs.empty())
+        os << "  arguments read by the backward (kept by the caller): "
+           << report.savedArgs.size() << ", "
+           << formatBytes(report.savedArgBytes) << "\n";
+      for (auto [number, bytes] : report.savedArgs)
+        os << "    argument #" << number << "  "
+           << (bytes ? formatBytes(*bytes) : "unknown size") << "\n";
     }
     os << "  peak live tensors: " << formatBytes(report.peakBytes);
     if (report.peakOp)
@@ -229,10 +264,21 @@ void printJson(raw_ostream &os, StringRef label,
         entry["bytes"] = nullptr;
       saved.push_back(std::move(entry));
     }
+    llvm::json::Array savedArgs;
+    for (auto [number, bytes] : report.savedArgs) {
+      llvm::json::Object entry{{"argument", static_cast<int64_t>(number)}};
+      if (bytes)
+        entry["bytes"] = *bytes;
+      else
+        entry["bytes"] = nullptr;
+      savedArgs.push_back(std::move(entry));
+    }
     llvm::json::Object function{
         {"name", report.name},
         {"has_backward", report.hasBackward},
         {"saved_tensors", static_cast<int64_t>(report.saved.size())},
+        {"saved_arguments", std::move(savedArgs)},
+        {"saved_argument_bytes", report.savedArgBytes},
         {"saved_bytes", report.savedBytes},
         {"saved_unknown_size", static_cast<int64_t>(report.savedUnknown)},
         {"saved", std::move(saved)},

@@ -14,6 +14,10 @@ func.func private @weight_grad(tensor<8x16x4x4xf32>, tensor<8x16x4x4xf32>) -> te
 // CHECK-NEXT:     iabn.batch_norm_train #1  tensor<16xf32>  64 B
 // CHECK-NEXT:     iabn.batch_norm_train #2  tensor<16xf32>  64 B
 // CHECK-NEXT:     iabn.activation #0  tensor<8x16x4x4xf32>  8192 B (0.01 MiB)
+// The scale gamma is read by the backward; the incoming gradient is not
+// counted.
+// CHECK-NEXT:   arguments read by the backward (kept by the caller): 1, 64 B
+// CHECK-NEXT:     argument #0  64 B
 // CHECK-NEXT:   peak live tensors: 25856 B (0.02 MiB) at 'iabn.batch_norm_train_grad'
 // CHECK-LABEL: func @forward_only
 // CHECK-NEXT: saved for backward: none (no backward in this function)

@@ -65,7 +65,9 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
     The backward starts at the first top-level op that (transitively)
     consumes a gradient: a function argument marked `{iabn.gradient}` or a
     result of an iabn gradient op. Only tensors the function defines are
-    counted (arguments belong to the caller). Tensors with dynamic
+    counted (`tensor.empty` holds no data and counts as 0 bytes); arguments
+    read by the backward (other than incoming gradients), which the caller
+    must keep alive, are listed apart since parameters live on anyway. Tensors with dynamic
     dimensions are reported as of unknown size. `json=true` prints one JSON
     object per module instead of text.
   }];
