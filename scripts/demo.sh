@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Sets up and builds IABN (scripts/setup.sh), then runs the main job on the
-# bundled example: parse and verify the training graph, then bufferize it and
-# print the result.
+# Sets up and builds IABN (scripts/setup.sh), then runs the main job on a
+# bundled training graph (default: the pre-activation residual block):
+# memory report before, the InPlace-ABN pipeline with its remarks, memory
+# report after, and the One-Shot Bufferize in-place decisions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-example=${1:-examples/conv_bn_leaky_train.mlir}
-echo "== $example: parse + verify"
-build/bin/iabn-opt "$example" --verify-diagnostics >/dev/null
-echo "ok"
-echo "== $example: one-shot-bufferize"
-build/bin/iabn-opt "$example" \
-  --one-shot-bufferize="bufferize-function-boundaries allow-unknown-ops"
+example=${1:-examples/preact_residual_block.mlir}
+opt=build/bin/iabn-opt
+echo "== $example"
+"$opt" "$example" --iabn-memory-report="label=before" \
+  --iabn-pipeline --iabn-memory-report="label=after" -o /dev/null 2>&1
+echo
+echo "== One-Shot Bufferize after the rewrite: does z take x's buffer?"
+"$opt" "$example" --iabn-pipeline \
+  --one-shot-bufferize="bufferize-function-boundaries test-analysis-only allow-unknown-ops" \
+  2>/dev/null | grep -E "iabn\.inplace_abn" |
+  sed -E 's/.*(iabn\.inplace_abn[a-z_]*) <([^>]*)>.*__inplace_operands_attr__ = \["(true|false)".*/  \1 <\2>: in place = \3/'

@@ -272,7 +272,7 @@ void InPlaceABNPass::runOnOperation() {
   for (BatchNormTrainOp bn : bns) {
     MatchResult match = matchChain(bn);
     if (!match.chain) {
-      bn.emitRemark() << "not rewritten: " << match.reason;
+      emitRemark(bn.getLoc()) << "not rewritten: " << match.reason;
       continue;
     }
     Chain chain = *match.chain;
@@ -280,7 +280,7 @@ void InPlaceABNPass::runOnOperation() {
 
     if (activation.isInvertible()) {
       std::optional<std::string> notInPlace = checkInPlace(chain);
-      InFlightDiagnostic remark = bn.emitRemark();
+      InFlightDiagnostic remark = emitRemark(bn.getLoc());
       remark << "inplace: " << activation << " fused "
              << (chain.bnGrad ? "forward and backward; the backward "
                                 "recomputes y and x_hat from z"
@@ -294,13 +294,13 @@ void InPlaceABNPass::runOnOperation() {
     }
 
     if (!chain.bnGrad) {
-      bn.emitRemark() << "not rewritten: forward-only chain with "
+      emitRemark(bn.getLoc()) << "not rewritten: forward-only chain with "
                          "non-invertible activation "
                       << activation;
       continue;
     }
     if (!allowRecompute) {
-      bn.emitRemark() << "not rewritten: activation " << activation
+      emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
                       << " is not invertible and recompute is disabled";
       continue;
     }
@@ -312,14 +312,14 @@ void InPlaceABNPass::runOnOperation() {
       if (user != chain.actGrad && slice.isBackward(user))
         otherReader = user;
     if (otherReader) {
-      bn.emitRemark() << "not rewritten: activation " << activation
+      emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
                       << " is not invertible and recompute would not lower "
                          "the saved bytes: "
                       << (source == bn.getOutput() ? "y" : "z")
                       << " is also saved for " << describe(otherReader);
       continue;
     }
-    bn.emitRemark() << "recompute: activation " << activation
+    emitRemark(bn.getLoc()) << "recompute: activation " << activation
                     << " is not invertible; the backward recomputes y from x "
                        "and the batch statistics, so "
                     << (source == bn.getOutput() ? "y" : "z")

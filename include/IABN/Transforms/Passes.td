@@ -29,6 +29,9 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "func::FuncOp"> {
     * forward-only chains (no backward present) with an invertible
       activation are fused into `iabn.inplace_abn`.
 
+    A batch norm that feeds no activation (e.g. BN before a residual add) is
+    a BN->identity chain; its output may then feed any number of ops.
+
     Every chain gets a remark: the strategy, whether z is written in place
     (and if not, which op at which location keeps x alive), or the precise
     reason nothing was done. A function argument x is overwritten only if it
