@@ -322,3 +322,64 @@ func.func @dynamic(%c: f32, %n: index) -> tensor<?x16xf32> {
   %y, %m, %v = iabn.batch_norm_train %x : tensor<?x16xf32>, tensor<16xf32>
   return %y : tensor<?x16xf32>
 }
+
+// -----
+
+// An activation gradient of y without an activation.
+func.func @grad_without_activation(%x: tensor<8x16xf32>, %dz: tensor<8x16xf32>)
+    -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+  // expected-remark @+1 {{not rewritten: y feeds an activation gradient 'iabn.activation_grad' at loc(}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %dy = iabn.activation_grad <relu> %dz, %y : tensor<8x16xf32>
+  return %y, %dy : tensor<8x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+// An activation gradient but no batch norm gradient.
+func.func @no_bn_grad(%x: tensor<8x16xf32>, %dz: tensor<8x16xf32>)
+    -> (tensor<8x16xf32>, tensor<8x16xf32>) {
+  // expected-remark @+1 {{not rewritten: mismatched backward: activation gradient 'iabn.activation_grad' at loc(}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %z = iabn.activation <elu, 1.0> %y : tensor<8x16xf32>
+  %dy = iabn.activation_grad <elu, 1.0> %dz, %y : tensor<8x16xf32>
+  return %z, %dy : tensor<8x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+// The batch norm gradient uses another scale.
+func.func @other_scale(%x: tensor<8x16xf32>, %dz: tensor<8x16xf32>,
+                       %g: tensor<16xf32>, %g2: tensor<16xf32>) -> tensor<8x16xf32> {
+  // expected-remark @+1 {{uses a different scale}}
+  %y, %m, %v = iabn.batch_norm_train %x scale %g : tensor<8x16xf32>, tensor<16xf32>
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dz, %x scale %g2 stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
+  return %dx : tensor<8x16xf32>
+}
+
+// -----
+
+// The batch norm gradient reads another input than this batch norm's x.
+func.func @other_input(%x: tensor<8x16xf32>, %x2: tensor<8x16xf32>,
+                       %dz: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  // expected-remark @+1 {{does not read this batch norm's input and statistics}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dz, %x2 stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
+  return %dx : tensor<8x16xf32>
+}
+
+// -----
+
+func.func private @use(tensor<8x16xf32>)
+
+// The activation gradient also feeds something else than the BN backward.
+func.func @act_grad_used_twice(%x: tensor<8x16xf32>, %dz: tensor<8x16xf32>)
+    -> tensor<8x16xf32> {
+  // expected-remark @+1 {{is also used outside the batch norm backward}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %z = iabn.activation <leaky_relu, 0.01> %y : tensor<8x16xf32>
+  %dy = iabn.activation_grad <leaky_relu, 0.01> %dz, %z {self_is_result} : tensor<8x16xf32>
+  call @use(%dy) : (tensor<8x16xf32>) -> ()
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
+  return %dx : tensor<8x16xf32>
+}
