@@ -43,6 +43,8 @@ struct TensorInfo {
 /// What the report says about one function.
 struct FunctionReport {
   std::string name;
+  /// Why the function was not analysed (empty if it was).
+  std::string unsupported;
   bool hasBackward = false;
   std::vector<TensorInfo> tensors;
   /// Indices into `tensors`.
@@ -105,7 +107,18 @@ FunctionReport analyze(FunctionOpInterface func) {
   FunctionReport report;
   std::vector<TensorInfo> &tensors = report.tensors;
   report.name = func.getName().str();
-  Block &body = func.getFunctionBody().front();
+  Region &region = func.getFunctionBody();
+  if (!region.hasOneBlock()) {
+    report.unsupported = "body has " +
+                         std::to_string(region.getBlocks().size()) +
+                         " blocks; only single-block bodies (structured "
+                         "control flow) are analysed";
+    emitRemark(func.getLoc()) << "iabn-memory-report: function @"
+                              << report.name << " not analysed: "
+                              << report.unsupported;
+    return report;
+  }
+  Block &body = region.front();
 
   DenseMap<Operation *, unsigned> index;
   for (auto [i, op] : llvm::enumerate(body))
@@ -209,6 +222,10 @@ void printText(raw_ostream &os, StringRef label,
   os << " ===\n";
   for (const FunctionReport &report : reports) {
     os << "func @" << report.name << "\n";
+    if (!report.unsupported.empty()) {
+      os << "  not analysed: " << report.unsupported << "\n";
+      continue;
+    }
     if (!report.hasBackward) {
       os << "  saved for backward: none (no backward in this function)\n";
     } else {
@@ -273,6 +290,11 @@ void printJson(raw_ostream &os, StringRef label,
         entry["bytes"] = nullptr;
       savedArgs.push_back(std::move(entry));
     }
+    if (!report.unsupported.empty()) {
+      functions.push_back(llvm::json::Object{
+          {"name", report.name}, {"not_analysed", report.unsupported}});
+      continue;
+    }
     llvm::json::Object function{
         {"name", report.name},
         {"has_backward", report.hasBackward},
@@ -296,7 +318,7 @@ void printJson(raw_ostream &os, StringRef label,
 }
 
 void MemoryReportPass::runOnOperation() {
-  SmallVector<FunctionReport> reports;
+  std::vector<FunctionReport> reports;
   for (auto func : getOperation().getOps<FunctionOpInterface>())
     if (!func.isExternal())
       reports.push_back(analyze(func));

@@ -63,3 +63,15 @@ func.func @dynamic(%x: tensor<?x16xf32>) -> tensor<?x16xf32> {
   %y, %m, %v = iabn.batch_norm_train %x : tensor<?x16xf32>, tensor<16xf32>
   return %y : tensor<?x16xf32>
 }
+
+// Unstructured control flow is not analysed, and the report says so.
+// CHECK-LABEL: func @multi_block
+// CHECK-NEXT: not analysed: body has 3 blocks; only single-block bodies (structured control flow) are analysed
+func.func @multi_block(%x: tensor<8x16xf32>, %c: i1) -> tensor<8x16xf32> {
+  cf.cond_br %c, ^a, ^b
+^a:
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  return %y : tensor<8x16xf32>
+^b:
+  return %x : tensor<8x16xf32>
+}
