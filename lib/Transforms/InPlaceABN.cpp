@@ -130,8 +130,7 @@ MatchResult matchChain(BatchNormTrainOp bn) {
   if (!actGrad)
     return fail("mismatched backward: the dy of " + describe(bnGrad) +
                 " is not the gradient of the activation");
-  Value expectedSource =
-      actGrad.getSelfIsResult() ? chain.act.getOutput() : y;
+  Value expectedSource = actGrad.getSelfIsResult() ? chain.act.getOutput() : y;
   if (actGrad.getSource() != expectedSource ||
       actGrad.getActivation() != chain.act.getActivation())
     return fail("mismatched backward: " + describe(actGrad) +
@@ -211,9 +210,9 @@ std::optional<std::string> InPlaceABNPass::checkInPlace(Chain chain) {
 void InPlaceABNPass::rewriteInPlace(Chain chain) {
   BatchNormTrainOp bn = chain.bn;
   OpBuilder builder(bn);
-  Location loc = chain.act ? builder.getFusedLoc({bn.getLoc(),
-                                                  chain.act.getLoc()})
-                           : bn.getLoc();
+  Location loc = chain.act
+                     ? builder.getFusedLoc({bn.getLoc(), chain.act.getLoc()})
+                     : bn.getLoc();
   auto gammaModeAttr = GammaModeAttr::get(&getContext(), parsedGammaMode);
   auto fused = InPlaceABNOp::create(
       builder, loc, bn.getOutput().getType(), bn.getMean().getType(),
@@ -221,8 +220,8 @@ void InPlaceABNPass::rewriteInPlace(Chain chain) {
       chain.getActivation(), bn.getFeatureDimAttr(), bn.getEpsilonAttr(),
       gammaModeAttr);
   if (BatchNormTrainGradOp bnGrad = chain.bnGrad) {
-    Value dz = chain.actGrad ? chain.actGrad.getGradOutput()
-                             : bnGrad.getGradOutput();
+    Value dz =
+        chain.actGrad ? chain.actGrad.getGradOutput() : bnGrad.getGradOutput();
     builder.setInsertionPoint(bnGrad);
     Location gradLoc =
         chain.actGrad
@@ -231,9 +230,9 @@ void InPlaceABNPass::rewriteInPlace(Chain chain) {
     auto fusedGrad = InPlaceABNGradOp::create(
         builder, gradLoc, bnGrad.getGradInput().getType(),
         bnGrad.getGradScale().getType(), bnGrad.getGradOffset().getType(), dz,
-        fused.getOutput(), bn.getScale(), bn.getOffset(),
-        fused.getVariance(), chain.getActivation(), bn.getFeatureDimAttr(),
-        bn.getEpsilonAttr(), gammaModeAttr);
+        fused.getOutput(), bn.getScale(), bn.getOffset(), fused.getVariance(),
+        chain.getActivation(), bn.getFeatureDimAttr(), bn.getEpsilonAttr(),
+        gammaModeAttr);
     bnGrad->replaceAllUsesWith(fusedGrad);
     bnGrad->erase();
     if (chain.actGrad)
@@ -295,13 +294,13 @@ void InPlaceABNPass::runOnOperation() {
 
     if (!chain.bnGrad) {
       emitRemark(bn.getLoc()) << "not rewritten: forward-only chain with "
-                         "non-invertible activation "
-                      << activation;
+                                 "non-invertible activation "
+                              << activation;
       continue;
     }
     if (!allowRecompute) {
       emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
-                      << " is not invertible and recompute is disabled";
+                              << " is not invertible and recompute is disabled";
       continue;
     }
     // Recompute pays off only if the activation gradient's operand (y or z)
@@ -312,18 +311,20 @@ void InPlaceABNPass::runOnOperation() {
       if (user != chain.actGrad && slice.isBackward(user))
         otherReader = user;
     if (otherReader) {
-      emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
-                      << " is not invertible and recompute would not lower "
-                         "the saved bytes: "
-                      << (source == bn.getOutput() ? "y" : "z")
-                      << " is also saved for " << describe(otherReader);
+      emitRemark(bn.getLoc())
+          << "not rewritten: activation " << activation
+          << " is not invertible and recompute would not lower "
+             "the saved bytes: "
+          << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
+          << describe(otherReader);
       continue;
     }
-    emitRemark(bn.getLoc()) << "recompute: activation " << activation
-                    << " is not invertible; the backward recomputes y from x "
-                       "and the batch statistics, so "
-                    << (source == bn.getOutput() ? "y" : "z")
-                    << " is no longer saved for the activation gradient";
+    emitRemark(bn.getLoc())
+        << "recompute: activation " << activation
+        << " is not invertible; the backward recomputes y from x "
+           "and the batch statistics, so "
+        << (source == bn.getOutput() ? "y" : "z")
+        << " is no longer saved for the activation gradient";
     rewriteRecompute(chain);
   }
 }

@@ -33,8 +33,8 @@ namespace {
 struct TensorInfo {
   Value value;
   std::optional<int64_t> bytes;
-  unsigned def;      // index of the defining op
-  unsigned lastUse;  // index of the last (top-level ancestor of a) user
+  unsigned def;     // index of the defining op
+  unsigned lastUse; // index of the last (top-level ancestor of a) user
   /// Like lastUse, ignoring the function's terminator: values that are only
   /// returned are outputs, not tensors saved for the backward.
   unsigned lastComputeUse;
@@ -113,9 +113,8 @@ FunctionReport analyze(FunctionOpInterface func) {
                          std::to_string(region.getBlocks().size()) +
                          " blocks; only single-block bodies (structured "
                          "control flow) are analysed";
-    emitRemark(func.getLoc()) << "iabn-memory-report: function @"
-                              << report.name << " not analysed: "
-                              << report.unsupported;
+    emitRemark(func.getLoc()) << "iabn-memory-report: function @" << report.name
+                              << " not analysed: " << report.unsupported;
     return report;
   }
   Block &body = region.front();
@@ -238,10 +237,9 @@ void printText(raw_ostream &os, StringRef label,
         const TensorInfo *info = &report.tensors[i];
         auto result = cast<OpResult>(info->value);
         os << "    " << result.getOwner()->getName() << " #"
-           << result.getResultNumber() << "  " << info->value.getType()
-           << "  "
-           << (info->bytes ? formatBytes(*info->bytes) : "unknown size")
-           << "  " << result.getOwner()->getLoc() << "\n";
+           << result.getResultNumber() << "  " << info->value.getType() << "  "
+           << (info->bytes ? formatBytes(*info->bytes) : "unknown size") << "  "
+           << result.getOwner()->getLoc() << "\n";
       }
       if (!report.savedArgs.empty())
         os << "  arguments read by the backward (kept by the caller): "
@@ -307,9 +305,8 @@ void printJson(raw_ostream &os, StringRef label,
         {"peak_live_bytes", report.peakBytes},
         {"unknown_size_tensors", static_cast<int64_t>(report.unknownTensors)}};
     if (report.peakOp)
-      function["peak_at"] =
-          report.peakOp->getName().getStringRef().str() + " " +
-          describeLoc(report.peakOp->getLoc());
+      function["peak_at"] = report.peakOp->getName().getStringRef().str() +
+                            " " + describeLoc(report.peakOp->getLoc());
     functions.push_back(std::move(function));
   }
   llvm::json::Object root{{"label", label.str()},

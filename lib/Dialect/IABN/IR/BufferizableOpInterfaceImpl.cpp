@@ -38,27 +38,24 @@ struct InPlaceIndices {
   unsigned result;
 };
 
-template <typename OpTy>
-InPlaceIndices getInPlaceIndices(OpTy op);
+template <typename OpTy> InPlaceIndices getInPlaceIndices(OpTy op);
 
-template <>
-InPlaceIndices getInPlaceIndices(InPlaceABNOp op) {
+template <> InPlaceIndices getInPlaceIndices(InPlaceABNOp op) {
   return {op.getInputMutable().getOperandNumber(),
           cast<OpResult>(op.getOutput()).getResultNumber()};
 }
 
-template <>
-InPlaceIndices getInPlaceIndices(InPlaceABNGradOp op) {
+template <> InPlaceIndices getInPlaceIndices(InPlaceABNGradOp op) {
   return {op.getGradOutputMutable().getOperandNumber(),
           cast<OpResult>(op.getGradInput()).getResultNumber()};
 }
 
 /// Allocates a buffer for a per-channel result; its dynamic extent (if any)
 /// is the channel dimension of `data`.
-static FailureOr<Value> allocateChannelBuffer(RewriterBase &rewriter,
-                                              Location loc, Value result,
-                                              Value data, int64_t featureDim,
-                                              const BufferizationOptions &opts) {
+static FailureOr<Value>
+allocateChannelBuffer(RewriterBase &rewriter, Location loc, Value result,
+                      Value data, int64_t featureDim,
+                      const BufferizationOptions &opts) {
   auto type = cast<RankedTensorType>(result.getType());
   auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
   SmallVector<Value> dynamicSizes;
@@ -126,9 +123,10 @@ static FailureOr<Value> getOptionalBuffer(RewriterBase &rewriter, Value value,
 }
 
 template <>
-LogicalResult FusedOpInterface<InPlaceABNOp>::bufferize(
-    Operation *op, RewriterBase &rewriter, const BufferizationOptions &options,
-    BufferizationState &state) const {
+LogicalResult
+FusedOpInterface<InPlaceABNOp>::bufferize(Operation *op, RewriterBase &rewriter,
+                                          const BufferizationOptions &options,
+                                          BufferizationState &state) const {
   auto abn = cast<InPlaceABNOp>(op);
   Location loc = abn.getLoc();
   FailureOr<Value> input = getBuffer(rewriter, abn.getInput(), options, state);
@@ -160,16 +158,16 @@ LogicalResult FusedOpInterface<InPlaceABNGradOp>::bufferize(
   Location loc = grad.getLoc();
   FailureOr<Value> gradOutput =
       getBuffer(rewriter, grad.getGradOutput(), options, state);
-  FailureOr<Value> output = getBuffer(rewriter, grad.getOutput(), options,
-                                      state);
+  FailureOr<Value> output =
+      getBuffer(rewriter, grad.getOutput(), options, state);
   FailureOr<Value> scale =
       getOptionalBuffer(rewriter, grad.getScale(), options, state);
   FailureOr<Value> offset =
       getOptionalBuffer(rewriter, grad.getOffset(), options, state);
   FailureOr<Value> variance =
       getBuffer(rewriter, grad.getVariance(), options, state);
-  if (failed(gradOutput) || failed(output) || failed(scale) ||
-      failed(offset) || failed(variance))
+  if (failed(gradOutput) || failed(output) || failed(scale) || failed(offset) ||
+      failed(variance))
     return failure();
   FailureOr<Value> gradScale =
       allocateChannelBuffer(rewriter, loc, grad.getGradScale(), *output,
@@ -194,8 +192,7 @@ void mlir::iabn::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, IABNDialect *) {
     InPlaceABNOp::attachInterface<FusedOpInterface<InPlaceABNOp>>(*ctx);
-    InPlaceABNGradOp::attachInterface<FusedOpInterface<InPlaceABNGradOp>>(
-        *ctx);
+    InPlaceABNGradOp::attachInterface<FusedOpInterface<InPlaceABNGradOp>>(*ctx);
     ctx->loadDialect<memref::MemRefDialect>();
   });
 }

@@ -59,8 +59,8 @@ static LogicalResult verifyChannelLayout(Operation *op, ShapedType data,
              << channel.name << "' has element type " << elementType
              << " but other per-channel values have " << firstElementType;
     int64_t extent = type.getDimSize(0);
-    if (!ShapedType::isDynamic(extent) &&
-        !ShapedType::isDynamic(numChannels) && extent != numChannels)
+    if (!ShapedType::isDynamic(extent) && !ShapedType::isDynamic(numChannels) &&
+        extent != numChannels)
       return op->emitOpError("per-channel '")
              << channel.name << "' has " << extent
              << " elements but the data has " << numChannels
@@ -138,8 +138,9 @@ LogicalResult BatchNormTrainOp::verify() {
 
 LogicalResult BatchNormTrainGradOp::verify() {
   auto data = getInput().getType();
-  if (failed(verifyChannelLayout(*this, data, getFeatureDim(),
-                                 {{"scale", getScale()}, {"mean", getMean()}})) ||
+  if (failed(
+          verifyChannelLayout(*this, data, getFeatureDim(),
+                              {{"scale", getScale()}, {"mean", getMean()}})) ||
       failed(verifyEpsilon(*this, getEpsilon().convertToDouble())))
     return failure();
   return verifyTrainingSamples(*this, data, getFeatureDim());
@@ -201,10 +202,9 @@ LogicalResult ActivationGradOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult InPlaceABNOp::verify() {
-  return verifyFused(*this, getInput().getType(),
-                     {{"scale", getScale()},
-                      {"offset", getOffset()},
-                      {"mean", getMean()}});
+  return verifyFused(
+      *this, getInput().getType(),
+      {{"scale", getScale()}, {"offset", getOffset()}, {"mean", getMean()}});
 }
 
 LogicalResult InPlaceABNGradOp::verify() {
