@@ -5,7 +5,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "IABN/Pipelines/Pipelines.h"
+#include "IABN/Conversion/Passes.h"
 #include "IABN/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -27,7 +34,30 @@ void mlir::iabn::buildInPlaceABNPipeline(
   funcPm.addPass(createCSEPass());
 }
 
+void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertIABNToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void mlir::iabn::registerPipelines() {
+  PassPipelineRegistration<>(
+      "iabn-cpu-pipeline",
+      "Lower iabn graphs to the LLVM dialect for the CPU (linalg, in-place "
+      "bufferization, loops, LLVM)",
+      buildCPULoweringPipeline);
   PassPipelineRegistration<InPlaceABNPipelineOptions>(
       "iabn-pipeline",
       "Rewrite BatchNorm->activation chains into InPlace-ABN, then clean up",

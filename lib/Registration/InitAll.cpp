@@ -7,6 +7,7 @@
 #include "IABN/InitAllDialects.h"
 #include "IABN/InitAllPasses.h"
 
+#include "IABN/Conversion/Passes.h"
 #include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
 #include "IABN/Dialect/IABN/IR/IABNDialect.h"
 #include "IABN/Pipelines/Pipelines.h"
@@ -21,5 +22,6 @@ void mlir::iabn::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::iabn::registerAllPasses() {
   registerIABNPasses();
+  registerIABNConversionPasses();
   registerPipelines();
 }

@@ -39,7 +39,15 @@ struct InPlaceABNPipelineOptions
 void buildInPlaceABNPipeline(OpPassManager &pm,
                              const InPlaceABNPipelineOptions &options);
 
-/// Registers `--iabn-pipeline`.
+/// Adds the CPU lowering to a module-level pass manager: iabn ops to linalg
+/// (destination-passing style), One-Shot Bufferize across function
+/// boundaries (identity layouts; z written over x and dx over dz where
+/// legal), buffer deallocation, loops, and the LLVM dialect. Run it on the
+/// output of the InPlace-ABN pipeline (or on any iabn graph); the result
+/// goes to `mlir-translate --mlir-to-llvmir` or `mlir-runner`.
+void buildCPULoweringPipeline(OpPassManager &pm);
+
+/// Registers `--iabn-pipeline` and `--iabn-cpu-pipeline`.
 void registerPipelines();
 
 } // namespace iabn

@@ -1,0 +1,39 @@
+//===- Passes.td - IABN conversion passes ------------------*- tablegen -*-===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef IABN_CONVERSION_PASSES_TD
+#define IABN_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertIABNToLinalgPass : Pass<"convert-iabn-to-linalg"> {
+  let summary = "Lower iabn ops to linalg/arith/math on tensors";
+  let description = [{
+    Lowers every tensor-level `iabn` op to `linalg.generic` ops (plus
+    `arith`, `math`, `tensor`) in destination-passing style: the fused
+    forward writes z into the destination `x` and the fused backward writes
+    dx into the destination `dz`, so that One-Shot Bufferize reuses those
+    buffers when nothing reads them afterwards.
+
+    Numerics: statistics are accumulated in f32 (f64 for f64 data) with the
+    two-pass method (mean first, then the sum of squared deviations); f16
+    and bf16 are storage types only, all arithmetic is f32. A training op
+    whose sample count per channel is only known at run time checks
+    `m >= 2` with `cf.assert` (static shapes are checked by the verifier).
+
+    The bufferized ops (`iabn.*_buffer`) are rejected with a diagnostic:
+    run this pass before bufferization.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // IABN_CONVERSION_PASSES_TD
