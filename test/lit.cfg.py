@@ -28,6 +28,15 @@ llvm_config.use_default_substitutions()
 # `not` and `count` at the start of a RUN line come from PATH.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# The CPU integration tests compile graphs ahead of time with these tools and
+# run them from Python (NumPy references).
+config.environment["IABN_OPT"] = os.path.join(config.iabn_tools_dir, "iabn-opt")
+config.environment["MLIR_TRANSLATE"] = os.path.join(config.llvm_tools_dir, "mlir-translate")
+config.environment["CLANG"] = os.path.join(config.llvm_tools_dir, "clang")
+config.environment["PYTHONPATH"] = os.path.join(
+    config.test_source_root, "Integration", "CPU")
+config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
+
 tool_dirs = [config.iabn_tools_dir, config.llvm_tools_dir]
 tools = [
     "iabn-opt",
