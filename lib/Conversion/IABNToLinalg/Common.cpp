@@ -93,9 +93,7 @@ Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
         b, loc, z, constantFloat(b, loc, type, 1.0 / alpha));
     Value clamped = arith::MaximumFOp::create(
         b, loc, ratio, constantFloat(b, loc, type, -1.0 + tiny));
-    Value negative = arith::MulFOp::create(
-        b, loc, constantFloat(b, loc, type, alpha),
-        math::Log1pOp::create(b, loc, clamped));
+    Value negative = math::Log1pOp::create(b, loc, clamped);
     return select(b, loc, arith::CmpFPredicate::OGE, z, zero, z, negative);
   }
   case ActivationKind::ReLU:

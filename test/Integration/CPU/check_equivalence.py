@@ -27,7 +27,7 @@ LAYOUTS = {
 # (activation, parameter, gradient read from the output z?). relu's gradient
 # reads y, so the rewrite applies the recompute strategy to it.
 ACTIVATIONS = [("identity", None, True), ("leaky_relu", 0.1, True),
-               ("elu", 1.0, True), ("relu", None, False)]
+               ("elu", 0.7, True), ("relu", None, False)]
 OUTPUTS = ["z", "dx", "dgamma", "dbeta", "running_mean", "running_var"]
 
 

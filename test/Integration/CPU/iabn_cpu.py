@@ -293,3 +293,44 @@ def relative_error(actual, expected):
     """max |actual - expected| / max(1, max |expected|)."""
     scale = max(1.0, float(np.max(np.abs(expected))))
     return float(np.max(np.abs(actual - expected))) / scale
+
+
+def fused_step(name, shape, feature_dim, dtype, act, param, mode="sign_clamp",
+               eps=1e-5):
+    """The fused InPlace-ABN forward and backward written directly:
+    inputs x, gamma, beta, dz; outputs z, dx, dgamma, dbeta. Dimensions
+    given as None are dynamic."""
+    cdt = channel_dtype(dtype)
+    channels = [shape[feature_dim]]
+    t, c = tensor_type(shape, dtype), tensor_type(channels, cdt)
+    mt, mc = memref_type(shape, dtype), memref_type(channels, cdt)
+    attrs = (f"{{epsilon = {mlir_float(eps)} : f64, feature_dim = "
+             f"{feature_dim} : i64, gamma_mode = #iabn.gamma_mode<{mode}>}}")
+    a = activation_attr(act, param)
+    return f"""
+func.func @{name}(%xm: {mt}, %gm: {mc}, %bm: {mc}, %dzm: {mt},
+    %z_out: {mt}, %dx_out: {mt}, %dg_out: {mc}, %db_out: {mc})
+    attributes {{llvm.emit_c_interface}} {{
+  %x = bufferization.to_tensor %xm restrict writable : {mt} to {t}
+  %g = bufferization.to_tensor %gm restrict : {mc} to {c}
+  %b = bufferization.to_tensor %bm restrict : {mc} to {c}
+  %dz = bufferization.to_tensor %dzm restrict writable : {mt} to {t}
+  %z, %mean, %var = iabn.inplace_abn {a} %x scale %g offset %b {attrs} : {t}, {c}
+  %dx, %dg, %db = iabn.inplace_abn_grad {a} %dz, %z scale %g offset %b variance(%var) {attrs} : {t}, {c}
+  bufferization.materialize_in_destination %z in restrict writable %z_out : ({t}, {mt}) -> ()
+  bufferization.materialize_in_destination %dx in restrict writable %dx_out : ({t}, {mt}) -> ()
+  bufferization.materialize_in_destination %dg in restrict writable %dg_out : ({c}, {mc}) -> ()
+  bufferization.materialize_in_destination %db in restrict writable %db_out : ({c}, {mc}) -> ()
+  return
+}}
+"""
+
+
+def run_fused(lib, name, x, gamma, beta, dz):
+    """Runs a fused_step function on storage-typed arrays; returns the raw
+    outputs (z, dx, dgamma, dbeta)."""
+    z, dx = np.zeros_like(x), np.zeros_like(x)
+    dg, db = np.zeros_like(gamma), np.zeros_like(gamma)
+    call(lib, name, x.copy(), gamma.copy(), beta.copy(), dz.copy(), z, dx, dg,
+         db)
+    return z, dx, dg, db
