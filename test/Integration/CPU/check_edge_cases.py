@@ -134,8 +134,12 @@ def one_value_per_channel():
     clear message, as PyTorch does, instead of producing NaN."""
     lib = ic.compile_module(
         ic.fused_step("dyn", (None, 3), 1, "f32", "identity", None), [])
+    # cf.assert's lowering prints with puts() and aborts: unbuffer stdout so
+    # the message survives the abort when stdout is a pipe.
     script = (
         "import numpy as np, iabn_cpu as ic, ctypes\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.setvbuf(ctypes.c_void_p.in_dll(libc, 'stdout'), None, 2, 0)\n"
         f"lib = ctypes.CDLL({lib._name!r})\n"
         "x = np.ones((1, 3), np.float32); g = np.ones(3, np.float32)\n"
         "ic.run_fused(lib, 'dyn', x, g, g, x)\n"
