@@ -17,3 +17,6 @@ echo "== One-Shot Bufferize after the rewrite: does z take x's buffer?"
   --one-shot-bufferize="bufferize-function-boundaries test-analysis-only allow-unknown-ops" \
   2>/dev/null | grep -E "iabn\.inplace_abn" |
   sed -E 's/.*(iabn\.inplace_abn[a-z_]*) <([^>]*)>.*__inplace_operands_attr__ = \["(true|false)".*/  \1 <\2>: in place = \3/'
+echo
+echo "== Bytes allocated per run on the CPU path (lowered + bufferized)"
+python3 bench/alloc_bytes.py --iabn-opt "$opt" "$example"
