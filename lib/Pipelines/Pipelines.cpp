@@ -11,6 +11,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -58,7 +59,23 @@ void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::iabn::buildGPUKernelLibraryPipeline(
+    OpPassManager &pm, const GPUPipelineOptions &options) {
+  pm.addPass(createGenerateGPUKernelsPass());
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = 3;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
 void mlir::iabn::registerPipelines() {
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "iabn-gpu-pipeline",
+      "Generate the InPlace-ABN GPU kernel library and lower it through NVVM "
+      "to a binary (the toolkit comes from CUDA_HOME)",
+      buildGPUKernelLibraryPipeline);
   PassPipelineRegistration<>(
       "iabn-cpu-pipeline",
       "Lower iabn graphs to the LLVM dialect for the CPU (linalg, in-place "

@@ -36,4 +36,28 @@ def ConvertIABNToLinalgPass : Pass<"convert-iabn-to-linalg"> {
   ];
 }
 
+def GenerateGPUKernelsPass : Pass<"iabn-generate-gpu-kernels", "ModuleOp"> {
+  let summary = "Generate the InPlace-ABN GPU kernel library (gpu dialect)";
+  let description = [{
+    Adds `gpu.module @iabn_kernels` with the kernels of the fused ops
+    (training forward, training backward, inference forward) for the given
+    storage types and activations, built from gpu/scf/arith/math/memref ops.
+    `iabn-gpu-pipeline` lowers them through NVVM to a cubin (and PTX);
+    runtime/cuda loads and launches them behind a C ABI.
+  }];
+  let options = [
+    ListOption<"dtypes", "dtypes", "std::string",
+               "storage types: f32, f16, bf16">,
+    ListOption<"activations", "activations", "std::string",
+               "activations: identity, relu, leaky_relu, elu">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // IABN_CONVERSION_PASSES_TD

@@ -47,7 +47,27 @@ void buildInPlaceABNPipeline(OpPassManager &pm,
 /// goes to `mlir-translate --mlir-to-llvmir` or `mlir-runner`.
 void buildCPULoweringPipeline(OpPassManager &pm);
 
-/// Registers `--iabn-pipeline` and `--iabn-cpu-pipeline`.
+/// Options of the GPU kernel library pipeline (`--iabn-gpu-pipeline`).
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture, e.g. sm_90"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features, e.g. +ptx80"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("bin (cubin), fatbin or isa (PTX)"),
+      llvm::cl::init("bin")};
+};
+
+/// Adds the GPU kernel library (iabn-generate-gpu-kernels, all dtypes and
+/// activations) and its lowering through NVVM to a binary.
+void buildGPUKernelLibraryPipeline(OpPassManager &pm,
+                                   const GPUPipelineOptions &options);
+
+/// Registers `--iabn-pipeline`, `--iabn-cpu-pipeline` and
+/// `--iabn-gpu-pipeline`.
 void registerPipelines();
 
 } // namespace iabn

@@ -45,25 +45,29 @@ static Value select(OpBuilder &b, Location loc, arith::CmpFPredicate pred,
   return arith::SelectOp::create(b, loc, cond, ifTrue, ifFalse);
 }
 
-Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationAttr act,
-                               Value y) {
+/// The parameter of `act` as a constant of `type`.
+static Value paramOf(OpBuilder &b, Location loc, ActivationAttr act,
+                     Type type) {
+  return constantFloat(b, loc, type, act.getParamOr0());
+}
+
+Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
+                               Value param, Value y) {
   Type type = y.getType();
   Value zero = constantFloat(b, loc, type, 0.0);
-  switch (act.getKind()) {
+  switch (kind) {
   case ActivationKind::Identity:
     return y;
   case ActivationKind::ReLU:
     // maximumf propagates NaN, as PyTorch's relu does.
     return arith::MaximumFOp::create(b, loc, y, zero);
   case ActivationKind::LeakyReLU: {
-    Value slope = constantFloat(b, loc, type, act.getParamOr0());
-    Value scaled = arith::MulFOp::create(b, loc, y, slope);
+    Value scaled = arith::MulFOp::create(b, loc, y, param);
     return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, scaled);
   }
   case ActivationKind::ELU: {
-    Value alpha = constantFloat(b, loc, type, act.getParamOr0());
     Value negative = arith::MulFOp::create(
-        b, loc, alpha, math::ExpM1Op::create(b, loc, y));
+        b, loc, param, math::ExpM1Op::create(b, loc, y));
     return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, negative);
   }
   }
@@ -71,15 +75,15 @@ Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationAttr act,
 }
 
 Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
-                                      ActivationAttr act, Value z) {
+                                      ActivationKind kind, Value param,
+                                      Value z) {
   Type type = z.getType();
   Value zero = constantFloat(b, loc, type, 0.0);
-  switch (act.getKind()) {
+  switch (kind) {
   case ActivationKind::Identity:
     return z;
   case ActivationKind::LeakyReLU: {
-    Value inverseSlope = constantFloat(b, loc, type, 1.0 / act.getParamOr0());
-    Value scaled = arith::MulFOp::create(b, loc, z, inverseSlope);
+    Value scaled = arith::DivFOp::create(b, loc, z, param);
     return select(b, loc, arith::CmpFPredicate::OGE, z, zero, z, scaled);
   }
   case ActivationKind::ELU: {
@@ -87,10 +91,8 @@ Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
     // -alpha, where log1p would give -inf or NaN: clamp z / alpha to the
     // smallest value above -1 (its y is far below any realistic input, and
     // phi'(z) = z + alpha ~ 0 there, so the gradients do not depend on it).
-    double alpha = act.getParamOr0();
     double tiny = type.isF64() ? 0x1p-52 : 0x1p-23;
-    Value ratio = arith::MulFOp::create(
-        b, loc, z, constantFloat(b, loc, type, 1.0 / alpha));
+    Value ratio = arith::DivFOp::create(b, loc, z, param);
     Value clamped = arith::MaximumFOp::create(
         b, loc, ratio, constantFloat(b, loc, type, -1.0 + tiny));
     Value negative = math::Log1pOp::create(b, loc, clamped);
@@ -103,22 +105,21 @@ Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
 }
 
 Value lowering::emitDerivativeFromInput(OpBuilder &b, Location loc,
-                                        ActivationAttr act, Value y) {
+                                        ActivationKind kind, Value param,
+                                        Value y) {
   Type type = y.getType();
   Value zero = constantFloat(b, loc, type, 0.0);
   Value one = constantFloat(b, loc, type, 1.0);
-  switch (act.getKind()) {
+  switch (kind) {
   case ActivationKind::Identity:
     return one;
   case ActivationKind::ReLU:
     return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, zero);
   case ActivationKind::LeakyReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one,
-                  constantFloat(b, loc, type, act.getParamOr0()));
+    return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, param);
   case ActivationKind::ELU: {
-    Value alpha = constantFloat(b, loc, type, act.getParamOr0());
     Value negative =
-        arith::MulFOp::create(b, loc, alpha, math::ExpOp::create(b, loc, y));
+        arith::MulFOp::create(b, loc, param, math::ExpOp::create(b, loc, y));
     return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, negative);
   }
   }
@@ -126,25 +127,48 @@ Value lowering::emitDerivativeFromInput(OpBuilder &b, Location loc,
 }
 
 Value lowering::emitDerivativeFromOutput(OpBuilder &b, Location loc,
-                                         ActivationAttr act, Value z) {
+                                         ActivationKind kind, Value param,
+                                         Value z) {
   Type type = z.getType();
   Value zero = constantFloat(b, loc, type, 0.0);
   Value one = constantFloat(b, loc, type, 1.0);
-  switch (act.getKind()) {
+  switch (kind) {
   case ActivationKind::Identity:
     return one;
   case ActivationKind::ReLU:
     return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, zero);
   case ActivationKind::LeakyReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one,
-                  constantFloat(b, loc, type, act.getParamOr0()));
+    return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, param);
   case ActivationKind::ELU: {
-    Value alpha = constantFloat(b, loc, type, act.getParamOr0());
-    Value negative = arith::AddFOp::create(b, loc, z, alpha);
+    Value negative = arith::AddFOp::create(b, loc, z, param);
     return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, negative);
   }
   }
   llvm_unreachable("unknown activation");
+}
+
+Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationAttr act,
+                               Value y) {
+  return emitActivation(b, loc, act.getKind(),
+                        paramOf(b, loc, act, y.getType()), y);
+}
+
+Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
+                                      ActivationAttr act, Value z) {
+  return emitActivationInverse(b, loc, act.getKind(),
+                               paramOf(b, loc, act, z.getType()), z);
+}
+
+Value lowering::emitDerivativeFromInput(OpBuilder &b, Location loc,
+                                        ActivationAttr act, Value y) {
+  return emitDerivativeFromInput(b, loc, act.getKind(),
+                                 paramOf(b, loc, act, y.getType()), y);
+}
+
+Value lowering::emitDerivativeFromOutput(OpBuilder &b, Location loc,
+                                         ActivationAttr act, Value z) {
+  return emitDerivativeFromOutput(b, loc, act.getKind(),
+                                  paramOf(b, loc, act, z.getType()), z);
 }
 
 //===----------------------------------------------------------------------===//

@@ -30,6 +30,17 @@ Value toCompute(OpBuilder &b, Location loc, Value value, Type type);
 /// Truncates `value` to `type` for storage, or returns it.
 Value toStorage(OpBuilder &b, Location loc, Value value, Type type);
 
+/// The same four functions with the activation's parameter (slope, alpha)
+/// given as a value of the compute type, e.g. a kernel argument.
+Value emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
+                     Value param, Value y);
+Value emitActivationInverse(OpBuilder &b, Location loc, ActivationKind kind,
+                            Value param, Value z);
+Value emitDerivativeFromInput(OpBuilder &b, Location loc, ActivationKind kind,
+                              Value param, Value y);
+Value emitDerivativeFromOutput(OpBuilder &b, Location loc, ActivationKind kind,
+                               Value param, Value z);
+
 /// z = phi(y).
 Value emitActivation(OpBuilder &b, Location loc, ActivationAttr act, Value y);
 /// y = phi^-1(z) for an invertible activation.

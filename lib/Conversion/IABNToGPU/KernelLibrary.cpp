@@ -1,0 +1,640 @@
+//===- KernelLibrary.cpp - Generated GPU kernels of the fused ops ---------===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Builds the `gpu.module @iabn_kernels` that the CUDA runtime
+// (runtime/cuda) launches: the InPlace-ABN forward, backward and inference
+// forward as gpu-dialect kernels, one set per storage type and activation.
+//
+// Data of any layout is addressed as [outer][C][inner]: NCHW has
+// inner = H*W, NHWC (channels-last) inner = 1, (N, C) inner = 1.
+//
+//   forward:   partial_stats -> finalize_stats -> apply (z may alias x)
+//   backward:  prepare -> partial_grads -> finalize_grads -> apply_grad
+//              (dx may alias dz)
+//   inference: prepare_inference -> apply
+//
+// Per-channel statistics are split over P blocks per channel (P chosen by
+// the runtime); each block reduces with warp shuffles and shared memory.
+// The forward merges (count, mean, M2) triples with Chan's formula, from
+// per-thread sums shifted by a per-channel pivot, all in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "IABN/Conversion/KernelLibrary.h"
+
+#include "../IABNToLinalg/Common.h"
+#include "IABN/Dialect/IABN/IR/IABNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace mlir::iabn;
+using namespace mlir::iabn::lowering;
+
+namespace {
+
+constexpr int64_t kBlockSize = 256;
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kNumWarps = kBlockSize / kWarpSize;
+
+/// A small builder for kernel bodies: index and f32 arithmetic, loads and
+/// stores, loops.
+struct KernelBuilder {
+  OpBuilder &b;
+  Location loc;
+  FloatType f32;
+
+  KernelBuilder(OpBuilder &b, Location loc)
+      : b(b), loc(loc), f32(Float32Type::get(b.getContext())) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) { return constantFloat(b, loc, f32, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value divui(Value x, Value y) {
+    return arith::DivUIOp::create(b, loc, x, y);
+  }
+  Value remui(Value x, Value y) {
+    return arith::RemUIOp::create(b, loc, x, y);
+  }
+  Value minui(Value x, Value y) {
+    return arith::MinUIOp::create(b, loc, x, y);
+  }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value subf(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value divf(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
+  Value maxf(Value x, Value y) {
+    return arith::MaximumFOp::create(b, loc, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value ne0(Value i32Flag) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, i32Flag,
+                                 i32(0));
+  }
+  Value load(Value memref, Value i) {
+    return memref::LoadOp::create(b, loc, memref, i);
+  }
+  /// Loads and extends to f32.
+  Value loadf(Value memref, Value i) {
+    return toCompute(b, loc, load(memref, i), f32);
+  }
+  void store(Value v, Value memref, Value i) {
+    memref::StoreOp::create(b, loc, v, memref, i);
+  }
+  /// Truncates to the memref's element type and stores.
+  void storef(Value v, Value memref, Value i) {
+    Type type = cast<MemRefType>(memref.getType()).getElementType();
+    store(toStorage(b, loc, v, type), memref, i);
+  }
+  Value threadId() { return gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x); }
+  Value blockId() { return gpu::BlockIdOp::create(b, loc, gpu::Dimension::x); }
+  Value gridDim() { return gpu::GridDimOp::create(b, loc, gpu::Dimension::x); }
+  /// Global thread index and the grid-wide stride.
+  std::pair<Value, Value> globalThread() {
+    return {addi(muli(blockId(), idx(kBlockSize)), threadId()),
+            muli(gridDim(), idx(kBlockSize))};
+  }
+
+  /// for (i = lb; i < ub; i += step) with loop-carried f32 values.
+  SmallVector<Value>
+  loop(Value lb, Value ub, Value step, ValueRange init,
+       function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = scf::ForOp::create(
+        b, loc, lb, ub, step, init,
+        [&](OpBuilder &nb, Location nloc, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(),
+                              nb.getInsertionPoint());
+          SmallVector<Value> next = body(iv, args);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(forOp.getResults());
+  }
+
+  /// if (cond) { body }.
+  void ifThen(Value cond, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    body();
+  }
+
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(b, loc, v, offset, kWarpSize,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+};
+
+/// A combine function for tree reductions of tuples of f32 values.
+using CombineFn =
+    function_ref<SmallVector<Value>(KernelBuilder &, ValueRange, ValueRange)>;
+
+/// Reduces `values` over the whole thread block: warp shuffles, then one
+/// value per warp through shared memory (`scratch`, one memref<8xf32> per
+/// value), then warp 0. The result is valid in thread 0.
+SmallVector<Value> blockReduce(KernelBuilder &kb, ValueRange values,
+                               ArrayRef<Value> scratch, CombineFn combine,
+                               ValueRange identity) {
+  auto warpReduce = [&](SmallVector<Value> v) {
+    for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+      SmallVector<Value> other;
+      for (Value x : v)
+        other.push_back(kb.shuffleXor(x, offset));
+      v = combine(kb, v, other);
+    }
+    return v;
+  };
+  SmallVector<Value> partial = warpReduce(SmallVector<Value>(values));
+  Value tid = kb.threadId();
+  Value lane = kb.remui(tid, kb.idx(kWarpSize));
+  Value warp = kb.divui(tid, kb.idx(kWarpSize));
+  Value isLeader = arith::CmpIOp::create(kb.b, kb.loc,
+                                         arith::CmpIPredicate::eq, lane,
+                                         kb.idx(0));
+  kb.ifThen(isLeader, [&] {
+    for (auto [v, s] : llvm::zip_equal(partial, scratch))
+      kb.store(v, s, warp);
+  });
+  gpu::BarrierOp::create(kb.b, kb.loc);
+  // Every warp reads the per-warp results (lanes >= kNumWarps read the
+  // identity) and reduces them again; thread 0 ends up with the total.
+  Value hasValue = kb.ult(lane, kb.idx(kNumWarps));
+  Value safeLane = kb.minui(lane, kb.idx(kNumWarps - 1));
+  SmallVector<Value> perWarp;
+  for (auto [s, id] : llvm::zip_equal(scratch, identity))
+    perWarp.push_back(kb.select(hasValue, kb.load(s, safeLane), id));
+  return warpReduce(perWarp);
+}
+
+/// Chan's merge of (count, mean, M2) triples.
+SmallVector<Value> chanMerge(KernelBuilder &kb, ValueRange a, ValueRange b) {
+  Value n = kb.addf(a[0], b[0]);
+  Value delta = kb.subf(b[1], a[1]);
+  Value ratio = kb.divf(b[0], kb.maxf(n, kb.f(1.0)));
+  Value mean = kb.addf(a[1], kb.mulf(delta, ratio));
+  Value m2 = kb.addf(kb.addf(a[2], b[2]),
+                     kb.mulf(kb.mulf(delta, delta), kb.mulf(a[0], ratio)));
+  return {n, mean, m2};
+}
+
+SmallVector<Value> sumMerge(KernelBuilder &kb, ValueRange a, ValueRange b) {
+  SmallVector<Value> result;
+  for (auto [x, y] : llvm::zip_equal(a, b))
+    result.push_back(kb.addf(x, y));
+  return result;
+}
+
+/// gamma_hat from gamma and the mode (0: sign_clamp, 1: abs_plus_eps).
+Value gammaHat(KernelBuilder &kb, Value gamma, Value mode, Value eps) {
+  Value magnitude = math::AbsFOp::create(kb.b, kb.loc, gamma);
+  Value absPlusEps = kb.addf(magnitude, eps);
+  Value clamped = kb.maxf(magnitude, eps);
+  Value negative = arith::CmpFOp::create(kb.b, kb.loc,
+                                         arith::CmpFPredicate::OLT, gamma,
+                                         kb.f(0.0));
+  Value signClamp = kb.select(
+      negative, arith::NegFOp::create(kb.b, kb.loc, clamped), clamped);
+  return kb.select(kb.ne0(mode), absPlusEps, signClamp);
+}
+
+/// The library being built.
+class LibraryBuilder {
+public:
+  LibraryBuilder(gpu::GPUModuleOp module)
+      : module(module), ctx(module.getContext()),
+        b(module.getBodyRegion()), loc(module.getLoc()) {
+    b.setInsertionPointToEnd(module.getBody());
+  }
+
+  void buildAll(ArrayRef<Type> storageTypes,
+                ArrayRef<ActivationKind> activations);
+
+private:
+  MemRefType buf(Type element) {
+    return MemRefType::get({ShapedType::kDynamic}, element);
+  }
+  Type index() { return b.getIndexType(); }
+  Type f32() { return b.getF32Type(); }
+  Type i32() { return b.getI32Type(); }
+  MemRefType scratch() {
+    return MemRefType::get({kNumWarps}, f32(), AffineMap(),
+                           gpu::AddressSpaceAttr::get(
+                               ctx, gpu::AddressSpace::Workgroup));
+  }
+
+  /// Creates a kernel `name(args)` with `numScratch` shared-memory arrays
+  /// and builds its body.
+  void kernel(StringRef name, ArrayRef<Type> args, unsigned numScratch,
+              function_ref<void(KernelBuilder &, ValueRange,
+                                ArrayRef<Value>)> body) {
+    OpBuilder::InsertionGuard guard(b);
+    SmallVector<Type> workgroup(numScratch, scratch());
+    auto func = gpu::GPUFuncOp::create(b, loc, name,
+                                       b.getFunctionType(args, {}), workgroup,
+                                       TypeRange{});
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    func.setKnownBlockSizeAttr(
+        b.getDenseI32ArrayAttr({kBlockSize, 1, 1}));
+    Block &entry = func.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    KernelBuilder kb(b, loc);
+    SmallVector<Value> scratchValues(func.getWorkgroupAttributions());
+    body(kb, func.getArguments(), scratchValues);
+    gpu::ReturnOp::create(b, loc);
+  }
+
+  void buildPartialStats(Type storage, StringRef suffix);
+  void buildFinalizeStats();
+  void buildApply(Type storage, ActivationKind act, StringRef suffix);
+  void buildPrepareGrad();
+  void buildPrepareInference();
+  void buildPartialGrads(Type storage, ActivationKind act, StringRef suffix);
+  void buildFinalizeGrads();
+  void buildApplyGrad(Type storage, ActivationKind act, StringRef suffix);
+
+  gpu::GPUModuleOp module;
+  MLIRContext *ctx;
+  OpBuilder b;
+  Location loc;
+};
+
+/// Position of the j-th element of channel c in [outer][C][inner] data.
+Value channelElement(KernelBuilder &kb, Value j, Value c, Value channels,
+                     Value inner) {
+  Value outer = kb.divui(j, inner);
+  Value within = kb.remui(j, inner);
+  return kb.addi(kb.muli(kb.addi(kb.muli(outer, channels), c), inner), within);
+}
+
+// partial_stats_<T>(x, ws, C, inner, perChannel, P, E)
+// Block (c, s) reduces elements [s*E, min(s*E + E, perChannel)) of channel c
+// into ws[{0,1,2}*C*P + c*P + s] = (count, mean, M2).
+void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix) {
+  kernel(("partial_stats_" + suffix).str(),
+         {buf(storage), buf(f32()), index(), index(), index(), index(),
+          index()},
+         3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value x = a[0], ws = a[1], channels = a[2], inner = a[3],
+                 perChannel = a[4], splits = a[5], chunk = a[6];
+           Value block = kb.blockId();
+           Value c = kb.divui(block, splits);
+           Value s = kb.remui(block, splits);
+           Value begin = kb.muli(s, chunk);
+           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+           // All threads of a channel shift by the same pivot (its first
+           // element), so that f32 sums of squares do not cancel.
+           Value pivot =
+               kb.loadf(x, channelElement(kb, kb.idx(0), c, channels, inner));
+           SmallVector<Value> sums = kb.loop(
+               kb.addi(begin, kb.threadId()), end, kb.idx(kBlockSize),
+               {kb.f(0), kb.f(0), kb.f(0)},
+               [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                 Value v = kb.subf(
+                     kb.loadf(x, channelElement(kb, j, c, channels, inner)),
+                     pivot);
+                 return {kb.addf(acc[0], kb.f(1.0)), kb.addf(acc[1], v),
+                         kb.addf(acc[2], kb.mulf(v, v))};
+               });
+           Value n = sums[0];
+           Value safeN = kb.maxf(n, kb.f(1.0));
+           Value shiftedMean = kb.divf(sums[1], safeN);
+           Value mean = kb.addf(pivot, shiftedMean);
+           Value m2 = kb.maxf(
+               kb.subf(sums[2], kb.mulf(sums[1], shiftedMean)), kb.f(0.0));
+           mean = kb.select(arith::CmpFOp::create(kb.b, kb.loc,
+                                                  arith::CmpFPredicate::OGT,
+                                                  n, kb.f(0.0)),
+                            mean, kb.f(0.0));
+           SmallVector<Value> total =
+               blockReduce(kb, {n, mean, m2}, scratch, chanMerge,
+                           {kb.f(0), kb.f(0), kb.f(0)});
+           Value stride = kb.muli(channels, splits);
+           Value slot = kb.addi(kb.muli(c, splits), s);
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
+                       for (int k = 0; k < 3; ++k)
+                         kb.store(total[k], ws,
+                                  kb.addi(kb.muli(kb.idx(k), stride), slot));
+                     });
+         });
+}
+
+// finalize_stats(ws, C, P, eps, gamma, beta, hasGamma, hasBeta, mode,
+//                mean_out, var_out, params, running_mean, running_var,
+//                updateRunning, factor, unbias)
+// One thread per channel. params = [mean | gamma_hat * rstd | beta].
+void LibraryBuilder::buildFinalizeStats() {
+  kernel("finalize_stats",
+         {buf(f32()), index(), index(), f32(), buf(f32()), buf(f32()), i32(),
+          i32(), i32(), buf(f32()), buf(f32()), buf(f32()), buf(f32()),
+          buf(f32()), i32(), f32(), f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value ws = a[0], channels = a[1], splits = a[2], eps = a[3],
+                 gamma = a[4], beta = a[5], hasGamma = a[6], hasBeta = a[7],
+                 mode = a[8], meanOut = a[9], varOut = a[10], params = a[11],
+                 runningMean = a[12], runningVar = a[13], update = a[14],
+                 factor = a[15], unbias = a[16];
+           Value c = kb.globalThread().first;
+           kb.ifThen(kb.ult(c, channels), [&] {
+             Value stride = kb.muli(channels, splits);
+             Value base = kb.muli(c, splits);
+             SmallVector<Value> merged = kb.loop(
+                 kb.idx(0), splits, kb.idx(1), {kb.f(0), kb.f(0), kb.f(0)},
+                 [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                   Value slot = kb.addi(base, s);
+                   SmallVector<Value> part;
+                   for (int k = 0; k < 3; ++k)
+                     part.push_back(kb.load(
+                         ws, kb.addi(kb.muli(kb.idx(k), stride), slot)));
+                   return chanMerge(kb, acc, part);
+                 });
+             Value mean = merged[1];
+             Value var = kb.divf(merged[2], kb.maxf(merged[0], kb.f(1.0)));
+             kb.store(mean, meanOut, c);
+             kb.store(var, varOut, c);
+             Value g = kb.select(kb.ne0(hasGamma),
+                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
+                                 kb.f(1.0));
+             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
+             Value rstd = math::RsqrtOp::create(kb.b, kb.loc, kb.addf(var, eps));
+             kb.store(mean, params, c);
+             kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
+             kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
+             kb.ifThen(kb.ne0(update), [&] {
+               Value keep = kb.subf(kb.f(1.0), factor);
+               kb.store(kb.addf(kb.mulf(keep, kb.load(runningMean, c)),
+                                kb.mulf(factor, mean)),
+                        runningMean, c);
+               kb.store(kb.addf(kb.mulf(keep, kb.load(runningVar, c)),
+                                kb.mulf(factor, kb.mulf(var, unbias))),
+                        runningVar, c);
+             });
+           });
+         });
+}
+
+// prepare_inference(running_mean, running_var, gamma, beta, hasGamma,
+//                   hasBeta, mode, eps, C, params)
+void LibraryBuilder::buildPrepareInference() {
+  kernel("prepare_inference",
+         {buf(f32()), buf(f32()), buf(f32()), buf(f32()), i32(), i32(), i32(),
+          f32(), index(), buf(f32())},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value rm = a[0], rv = a[1], gamma = a[2], beta = a[3],
+                 hasGamma = a[4], hasBeta = a[5], mode = a[6], eps = a[7],
+                 channels = a[8], params = a[9];
+           Value c = kb.globalThread().first;
+           kb.ifThen(kb.ult(c, channels), [&] {
+             Value g = kb.select(kb.ne0(hasGamma),
+                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
+                                 kb.f(1.0));
+             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
+             Value rstd = math::RsqrtOp::create(kb.b, kb.loc,
+                                                kb.addf(kb.load(rv, c), eps));
+             kb.store(kb.load(rm, c), params, c);
+             kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
+             kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
+           });
+         });
+}
+
+// apply_<T>_<act>(x, z, params, C, inner, total, param)
+// z = phi((x - mean[c]) * a[c] + beta[c]); z may alias x.
+void LibraryBuilder::buildApply(Type storage, ActivationKind act,
+                                StringRef suffix) {
+  kernel(("apply_" + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), index(), index(), index(),
+          f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value x = a[0], z = a[1], params = a[2], channels = a[3],
+                 inner = a[4], total = a[5], param = a[6];
+           auto [start, stride] = kb.globalThread();
+           kb.loop(start, total, stride, {},
+                   [&](Value i, ValueRange) -> SmallVector<Value> {
+                     Value c = kb.remui(kb.divui(i, inner), channels);
+                     Value mean = kb.load(params, c);
+                     Value scale = kb.load(params, kb.addi(channels, c));
+                     Value shift = kb.load(
+                         params, kb.addi(kb.muli(kb.idx(2), channels), c));
+                     Value y = kb.addf(
+                         kb.mulf(kb.subf(kb.loadf(x, i), mean), scale), shift);
+                     kb.storef(emitActivation(kb.b, kb.loc, act, param, y), z,
+                               i);
+                     return {};
+                   });
+         });
+}
+
+// prepare_grad(var, gamma, beta, hasGamma, hasBeta, mode, eps, C, params)
+// params = [1/gamma_hat | beta | gamma_hat * rstd | k1 | k2].
+void LibraryBuilder::buildPrepareGrad() {
+  kernel("prepare_grad",
+         {buf(f32()), buf(f32()), buf(f32()), i32(), i32(), i32(), f32(),
+          index(), buf(f32())},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value var = a[0], gamma = a[1], beta = a[2], hasGamma = a[3],
+                 hasBeta = a[4], mode = a[5], eps = a[6], channels = a[7],
+                 params = a[8];
+           Value c = kb.globalThread().first;
+           kb.ifThen(kb.ult(c, channels), [&] {
+             Value g = kb.select(kb.ne0(hasGamma),
+                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
+                                 kb.f(1.0));
+             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
+             Value rstd = math::RsqrtOp::create(
+                 kb.b, kb.loc, kb.addf(kb.load(var, c), eps));
+             kb.store(kb.divf(kb.f(1.0), g), params, c);
+             kb.store(bt, params, kb.addi(channels, c));
+             kb.store(kb.mulf(g, rstd), params,
+                      kb.addi(kb.muli(kb.idx(2), channels), c));
+           });
+         });
+}
+
+/// g_y and x_hat of one element from dz and z.
+std::pair<Value, Value> recover(KernelBuilder &kb, ActivationKind act,
+                                Value param, Value dz, Value z,
+                                Value inverseGamma, Value beta) {
+  Value gy = kb.mulf(dz, emitDerivativeFromOutput(kb.b, kb.loc, act, param, z));
+  Value y = emitActivationInverse(kb.b, kb.loc, act, param, z);
+  return {gy, kb.mulf(kb.subf(y, beta), inverseGamma)};
+}
+
+// partial_grads_<T>_<act>(z, dz, params, ws, C, inner, perChannel, P, E,
+//                         param): ws[{0,1}*C*P + c*P + s] = (sum g_y,
+//                         sum g_y * x_hat).
+void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
+                                       StringRef suffix) {
+  kernel(("partial_grads_" + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
+          index(), index(), index(), index(), f32()},
+         2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
+                 channels = a[4], inner = a[5], perChannel = a[6],
+                 splits = a[7], chunk = a[8], param = a[9];
+           Value block = kb.blockId();
+           Value c = kb.divui(block, splits);
+           Value s = kb.remui(block, splits);
+           Value begin = kb.muli(s, chunk);
+           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+           Value inverseGamma = kb.load(params, c);
+           Value beta = kb.load(params, kb.addi(channels, c));
+           SmallVector<Value> sums = kb.loop(
+               kb.addi(begin, kb.threadId()), end, kb.idx(kBlockSize),
+               {kb.f(0), kb.f(0)},
+               [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                 Value pos = channelElement(kb, j, c, channels, inner);
+                 auto [gy, xHat] = recover(kb, act, param, kb.loadf(dz, pos),
+                                           kb.loadf(z, pos), inverseGamma,
+                                           beta);
+                 return {kb.addf(acc[0], gy),
+                         kb.addf(acc[1], kb.mulf(gy, xHat))};
+               });
+           SmallVector<Value> total =
+               blockReduce(kb, sums, scratch, sumMerge, {kb.f(0), kb.f(0)});
+           Value stride = kb.muli(channels, splits);
+           Value slot = kb.addi(kb.muli(c, splits), s);
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
+                       kb.store(total[0], ws, slot);
+                       kb.store(total[1], ws, kb.addi(stride, slot));
+                     });
+         });
+}
+
+// finalize_grads(ws, C, P, m, gamma, hasGamma, mode, dgamma, dbeta, params)
+void LibraryBuilder::buildFinalizeGrads() {
+  kernel("finalize_grads",
+         {buf(f32()), index(), index(), f32(), buf(f32()), i32(), i32(),
+          buf(f32()), buf(f32()), buf(f32())},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value ws = a[0], channels = a[1], splits = a[2], count = a[3],
+                 gamma = a[4], hasGamma = a[5], mode = a[6], dgamma = a[7],
+                 dbeta = a[8], params = a[9];
+           Value c = kb.globalThread().first;
+           kb.ifThen(kb.ult(c, channels), [&] {
+             Value stride = kb.muli(channels, splits);
+             Value base = kb.muli(c, splits);
+             SmallVector<Value> sums = kb.loop(
+                 kb.idx(0), splits, kb.idx(1), {kb.f(0), kb.f(0)},
+                 [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                   Value slot = kb.addi(base, s);
+                   return {kb.addf(acc[0], kb.load(ws, slot)),
+                           kb.addf(acc[1],
+                                   kb.load(ws, kb.addi(stride, slot)))};
+                 });
+             kb.store(sums[0], dbeta, c);
+             // d gamma: straight-through for sign_clamp, times sign(gamma)
+             // for abs_plus_eps.
+             Value g = kb.select(kb.ne0(hasGamma), kb.load(gamma, c),
+                                 kb.f(1.0));
+             Value negative = arith::CmpFOp::create(
+                 kb.b, kb.loc, arith::CmpFPredicate::OLT, g, kb.f(0));
+             Value flip = arith::AndIOp::create(kb.b, kb.loc, negative,
+                                                kb.ne0(mode));
+             kb.store(kb.select(flip,
+                                arith::NegFOp::create(kb.b, kb.loc, sums[1]),
+                                sums[1]),
+                      dgamma, c);
+             kb.store(kb.divf(sums[0], count), params,
+                      kb.addi(kb.muli(kb.idx(3), channels), c));
+             kb.store(kb.divf(sums[1], count), params,
+                      kb.addi(kb.muli(kb.idx(4), channels), c));
+           });
+         });
+}
+
+// apply_grad_<T>_<act>(z, dz, dx, params, C, inner, total, param)
+// dx = coef * (g_y - k1 - x_hat * k2); dx may alias dz.
+void LibraryBuilder::buildApplyGrad(Type storage, ActivationKind act,
+                                    StringRef suffix) {
+  kernel(("apply_grad_" + suffix).str(),
+         {buf(storage), buf(storage), buf(storage), buf(f32()), index(),
+          index(), index(), f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value z = a[0], dz = a[1], dx = a[2], params = a[3],
+                 channels = a[4], inner = a[5], total = a[6], param = a[7];
+           auto [start, stride] = kb.globalThread();
+           kb.loop(start, total, stride, {},
+                   [&](Value i, ValueRange) -> SmallVector<Value> {
+                     Value c = kb.remui(kb.divui(i, inner), channels);
+                     auto at = [&](int64_t k) {
+                       return kb.load(
+                           params, kb.addi(kb.muli(kb.idx(k), channels), c));
+                     };
+                     auto [gy, xHat] = recover(kb, act, param, kb.loadf(dz, i),
+                                               kb.loadf(z, i), at(0), at(1));
+                     Value inner2 =
+                         kb.subf(kb.subf(gy, at(3)), kb.mulf(xHat, at(4)));
+                     kb.storef(kb.mulf(at(2), inner2), dx, i);
+                     return {};
+                   });
+         });
+}
+
+std::string typeSuffix(Type type) {
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF64())
+    return "f64";
+  return "f32";
+}
+
+void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
+                              ArrayRef<ActivationKind> activations) {
+  buildFinalizeStats();
+  buildPrepareInference();
+  buildPrepareGrad();
+  buildFinalizeGrads();
+  for (Type storage : storageTypes) {
+    std::string t = typeSuffix(storage);
+    buildPartialStats(storage, t);
+    for (ActivationKind act : activations) {
+      std::string suffix = t + "_" + stringifyActivationKind(act).str();
+      buildApply(storage, act, suffix);
+      if (act == ActivationKind::ReLU)
+        continue; // not invertible: no fused backward
+      buildPartialGrads(storage, act, suffix);
+      buildApplyGrad(storage, act, suffix);
+    }
+  }
+}
+
+} // namespace
+
+gpu::GPUModuleOp mlir::iabn::buildKernelLibrary(ModuleOp module,
+                                                ArrayRef<Type> storageTypes,
+                                                ArrayRef<ActivationKind> acts) {
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  b.getUnitAttr());
+  auto gpuModule =
+      gpu::GPUModuleOp::create(b, module.getLoc(), "iabn_kernels");
+  LibraryBuilder(gpuModule).buildAll(storageTypes, acts);
+  return gpuModule;
+}

@@ -1,0 +1,573 @@
+//===- iabn_cuda.cpp - Host runtime of the IABN GPU kernel library --------===//
+//
+// Part of the IABN project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Loads the kernels the IABN compiler generated (embedded cubin, PTX as JIT
+// fallback) through the CUDA driver API, resolved with dlopen so that the
+// library depends on nothing but libcuda.so.1 at run time, and launches
+// them. Every driver call is checked; errors come back as iabn_status with
+// a message in iabn_last_error().
+//
+//===----------------------------------------------------------------------===//
+
+#include "iabn_cuda.h"
+
+#include "iabn_kernels.h"
+
+#include <cuda.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+iabn_status fail(iabn_status status, const char *format, ...) {
+  char buffer[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buffer, sizeof(buffer), format, args);
+  va_end(args);
+  lastError = buffer;
+  return status;
+}
+
+/// The driver entry points we use, resolved from libcuda.so.1.
+struct Driver {
+  decltype(&cuInit) init = nullptr;
+  decltype(&cuGetErrorString) getErrorString = nullptr;
+  decltype(&cuCtxGetCurrent) ctxGetCurrent = nullptr;
+  decltype(&cuCtxSetCurrent) ctxSetCurrent = nullptr;
+  decltype(&cuCtxGetDevice) ctxGetDevice = nullptr;
+  decltype(&cuDeviceGet) deviceGet = nullptr;
+  decltype(&cuDevicePrimaryCtxRetain) primaryCtxRetain = nullptr;
+  decltype(&cuDeviceGetAttribute) deviceGetAttribute = nullptr;
+  decltype(&cuModuleLoadData) moduleLoadData = nullptr;
+  decltype(&cuModuleGetFunction) moduleGetFunction = nullptr;
+  decltype(&cuLaunchKernel) launchKernel = nullptr;
+  bool loaded = false;
+  std::string loadError;
+};
+
+template <typename T>
+bool resolve(void *handle, const char *name, T &fn, std::string &error) {
+  fn = reinterpret_cast<T>(dlsym(handle, name));
+  if (!fn)
+    error = std::string("libcuda.so.1 has no symbol ") + name;
+  return fn != nullptr;
+}
+
+Driver &driver() {
+  static Driver d;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      d.loadError = std::string("cannot load libcuda.so.1: ") + dlerror();
+      return;
+    }
+    std::string &e = d.loadError;
+    d.loaded = resolve(handle, "cuInit", d.init, e) &&
+               resolve(handle, "cuGetErrorString", d.getErrorString, e) &&
+               resolve(handle, "cuCtxGetCurrent", d.ctxGetCurrent, e) &&
+               resolve(handle, "cuCtxSetCurrent", d.ctxSetCurrent, e) &&
+               resolve(handle, "cuCtxGetDevice", d.ctxGetDevice, e) &&
+               resolve(handle, "cuDeviceGet", d.deviceGet, e) &&
+               resolve(handle, "cuDevicePrimaryCtxRetain",
+                       d.primaryCtxRetain, e) &&
+               resolve(handle, "cuDeviceGetAttribute", d.deviceGetAttribute,
+                       e) &&
+               resolve(handle, "cuModuleLoadData", d.moduleLoadData, e) &&
+               resolve(handle, "cuModuleGetFunction", d.moduleGetFunction,
+                       e) &&
+               // Legacy default-stream semantics for a NULL stream (not the
+               // per-thread variant): PyTorch's default stream is legacy.
+               resolve(handle, "cuLaunchKernel", d.launchKernel, e);
+  });
+  return d;
+}
+
+iabn_status check(CUresult result, const char *what) {
+  if (result == CUDA_SUCCESS)
+    return IABN_OK;
+  const char *message = nullptr;
+  driver().getErrorString(result, &message);
+  return fail(IABN_ERROR_CUDA, "%s failed: %s (CUresult %d)", what,
+              message ? message : "unknown error", static_cast<int>(result));
+}
+
+#define IABN_CHECK(call, what)                                                 \
+  do {                                                                         \
+    iabn_status status_ = check((call), (what));                               \
+    if (status_ != IABN_OK)                                                    \
+      return status_;                                                          \
+  } while (false)
+
+/// The loaded kernel module of the current context (one per process: the
+/// library assumes all calls use one context).
+struct Library {
+  CUcontext context = nullptr;
+  CUmodule module = nullptr;
+  int multiprocessors = 1;
+};
+
+std::mutex libraryMutex;
+Library library;
+
+iabn_status getLibrary(Library *&out) {
+  Driver &d = driver();
+  if (!d.loaded)
+    return fail(IABN_ERROR_NO_DRIVER, "%s", d.loadError.c_str());
+  std::lock_guard<std::mutex> lock(libraryMutex);
+  IABN_CHECK(d.init(0), "cuInit");
+  CUcontext context = nullptr;
+  IABN_CHECK(d.ctxGetCurrent(&context), "cuCtxGetCurrent");
+  if (!context) {
+    CUdevice device;
+    IABN_CHECK(d.deviceGet(&device, 0), "cuDeviceGet");
+    IABN_CHECK(d.primaryCtxRetain(&context, device),
+               "cuDevicePrimaryCtxRetain");
+    IABN_CHECK(d.ctxSetCurrent(context), "cuCtxSetCurrent");
+  }
+  if (library.module && library.context != context)
+    return fail(IABN_ERROR_UNSUPPORTED,
+                "the kernels were loaded in another CUDA context; use one "
+                "context per process");
+  if (!library.module) {
+    CUmodule module = nullptr;
+    CUresult result = d.moduleLoadData(&module, iabn_kernels_cubin);
+    if (result != CUDA_SUCCESS) // e.g. a newer GPU: JIT the PTX
+      IABN_CHECK(d.moduleLoadData(&module, iabn_kernels_ptx),
+                 "cuModuleLoadData (cubin and PTX)");
+    CUdevice device;
+    IABN_CHECK(d.ctxGetDevice(&device), "cuCtxGetDevice");
+    IABN_CHECK(d.deviceGetAttribute(&library.multiprocessors,
+                                    CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                    device),
+               "cuDeviceGetAttribute");
+    library.module = module;
+    library.context = context;
+  }
+  out = &library;
+  return IABN_OK;
+}
+
+/// Kernel arguments: memref<?xT> descriptors are 5 values (allocated and
+/// aligned pointers, offset, size, stride); index is int64.
+class Args {
+public:
+  void buffer(const void *ptr, int64_t size) {
+    for (int k = 0; k < 2; ++k) {
+      pointers.push_back(const_cast<void *>(ptr));
+      order.push_back(Kind::Pointer);
+    }
+    index(0);
+    index(size);
+    index(1);
+  }
+  void index(int64_t v) { indices.push_back(v); order.push_back(Kind::Index); }
+  void i32(int32_t v) { ints.push_back(v); order.push_back(Kind::Int); }
+  void f32(float v) { floats.push_back(v); order.push_back(Kind::Float); }
+
+  /// The void* array cuLaunchKernel wants, in declaration order. The
+  /// addresses point into this object: call it after the last argument.
+  std::vector<void *> pack() {
+    std::vector<void *> out;
+    size_t p = 0, i = 0, n = 0, f = 0;
+    for (size_t k = 0; k < order.size(); ++k) {
+      switch (order[k]) {
+      case Kind::Pointer:
+        out.push_back(&pointers[p++]);
+        break;
+      case Kind::Index:
+        out.push_back(&indices[i++]);
+        break;
+      case Kind::Int:
+        out.push_back(&ints[n++]);
+        break;
+      case Kind::Float:
+        out.push_back(&floats[f++]);
+        break;
+      }
+    }
+    return out;
+  }
+
+private:
+  enum class Kind { Pointer, Index, Int, Float };
+  std::vector<void *> pointers;
+  std::vector<int64_t> indices;
+  std::vector<int32_t> ints;
+  std::vector<float> floats;
+  std::vector<Kind> order;
+};
+
+constexpr int kBlock = 256;
+
+iabn_status launch(Library &lib, const std::string &name, unsigned grid,
+                   Args &args, void *stream) {
+  CUfunction function;
+  IABN_CHECK(driver().moduleGetFunction(&function, lib.module, name.c_str()),
+             ("cuModuleGetFunction(" + name + ")").c_str());
+  std::vector<void *> params = args.pack();
+  IABN_CHECK(driver().launchKernel(function, grid, 1, 1, kBlock, 1, 1, 0,
+                                   static_cast<CUstream>(stream),
+                                   params.data(), nullptr),
+             ("cuLaunchKernel(" + name + ")").c_str());
+  return IABN_OK;
+}
+
+const char *dtypeName(iabn_dtype dtype) {
+  switch (dtype) {
+  case IABN_F32:
+    return "f32";
+  case IABN_F16:
+    return "f16";
+  case IABN_BF16:
+    return "bf16";
+  }
+  return nullptr;
+}
+
+const char *activationName(iabn_activation act) {
+  switch (act) {
+  case IABN_IDENTITY:
+    return "identity";
+  case IABN_RELU:
+    return "relu";
+  case IABN_LEAKY_RELU:
+    return "leaky_relu";
+  case IABN_ELU:
+    return "elu";
+  }
+  return nullptr;
+}
+
+/// Sizes derived from a layout.
+struct Plan {
+  int64_t channels, inner, perChannel, total;
+  int64_t splits, chunk;
+};
+
+iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
+                     Plan &plan) {
+  if (!layout)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "layout is NULL");
+  if (!dtypeName(layout->dtype))
+    return fail(IABN_ERROR_UNSUPPORTED, "unsupported dtype %d",
+                static_cast<int>(layout->dtype));
+  if (layout->outer < 1 || layout->channels < 1 || layout->inner < 1)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "layout sizes must be >= 1, got outer=%lld channels=%lld "
+                "inner=%lld",
+                static_cast<long long>(layout->outer),
+                static_cast<long long>(layout->channels),
+                static_cast<long long>(layout->inner));
+  plan.channels = layout->channels;
+  plan.inner = layout->inner;
+  plan.perChannel = layout->outer * layout->inner;
+  plan.total = plan.perChannel * plan.channels;
+  if (plan.perChannel > (int64_t(1) << 40) || plan.total > (int64_t(1) << 46))
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "tensor too large");
+  // Enough blocks to fill the GPU several times over, each with at least
+  // 2048 elements to reduce.
+  int64_t wanted = std::max<int64_t>(1, 8LL * multiprocessors / plan.channels);
+  int64_t most = std::max<int64_t>(1, plan.perChannel / 2048);
+  plan.splits = std::min(wanted, most);
+  plan.chunk = (plan.perChannel + plan.splits - 1) / plan.splits;
+  return IABN_OK;
+}
+
+size_t workspaceFloats(const Plan &plan) {
+  return static_cast<size_t>(3 * plan.channels * plan.splits +
+                             5 * plan.channels);
+}
+
+unsigned elementwiseGrid(const Plan &plan, int multiprocessors) {
+  int64_t blocks = (plan.total + kBlock - 1) / kBlock;
+  return static_cast<unsigned>(
+      std::max<int64_t>(1, std::min<int64_t>(blocks, 32LL * multiprocessors)));
+}
+
+unsigned channelGrid(const Plan &plan) {
+  return static_cast<unsigned>((plan.channels + kBlock - 1) / kBlock);
+}
+
+iabn_status checkOptions(const iabn_options *options, bool backward) {
+  if (!options)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "options is NULL");
+  if (!activationName(options->activation))
+    return fail(IABN_ERROR_UNSUPPORTED, "unknown activation %d",
+                static_cast<int>(options->activation));
+  if (!(options->epsilon > 0.0f))
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "epsilon must be > 0");
+  if (options->gamma_mode != IABN_SIGN_CLAMP &&
+      options->gamma_mode != IABN_ABS_PLUS_EPS)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "unknown gamma mode %d",
+                static_cast<int>(options->gamma_mode));
+  bool parametric = options->activation == IABN_LEAKY_RELU ||
+                    options->activation == IABN_ELU;
+  if (parametric && !(options->activation_param > 0.0f))
+    return fail(IABN_ERROR_UNSUPPORTED,
+                "the fused ops need an invertible activation: leaky_relu "
+                "slope and elu alpha must be > 0");
+  if (backward && options->activation == IABN_RELU)
+    return fail(IABN_ERROR_UNSUPPORTED,
+                "relu is not invertible: no fused backward from z");
+  return IABN_OK;
+}
+
+std::string suffix(const iabn_layout *layout, const iabn_options *options) {
+  return std::string(dtypeName(layout->dtype)) + "_" +
+         activationName(options->activation);
+}
+
+} // namespace
+
+#define IABN_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+IABN_EXPORT const char *iabn_last_error(void) { return lastError.c_str(); }
+
+IABN_EXPORT size_t iabn_workspace_size(const iabn_layout *layout) {
+  Library *lib = nullptr;
+  int multiprocessors = getLibrary(lib) == IABN_OK ? lib->multiprocessors : 132;
+  Plan plan;
+  if (makePlan(layout, multiprocessors, plan) != IABN_OK)
+    return 0;
+  return workspaceFloats(plan) * sizeof(float);
+}
+
+IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
+                               const iabn_options *options, const void *x,
+                               void *z, const float *gamma, const float *beta,
+                               float *mean, float *var, float *running_mean,
+                               float *running_var, float factor,
+                               void *workspace, size_t workspace_bytes,
+                               void *stream) {
+  lastError.clear();
+  Library *lib;
+  if (iabn_status s = getLibrary(lib))
+    return s;
+  Plan plan;
+  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
+    return s;
+  if (iabn_status s = checkOptions(options, /*backward=*/false))
+    return s;
+  if (!x || !z || !mean || !var || !workspace)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "x, z, mean, var and workspace must not be NULL");
+  if ((running_mean == nullptr) != (running_var == nullptr))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "running_mean and running_var must both be given or both "
+                "be NULL");
+  if (plan.perChannel < 2)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "training needs more than one value per channel, got %lld",
+                static_cast<long long>(plan.perChannel));
+  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "workspace too small: %zu bytes, need %zu", workspace_bytes,
+                workspaceFloats(plan) * sizeof(float));
+  float *ws = static_cast<float *>(workspace);
+  float *params = ws + 3 * plan.channels * plan.splits;
+  int64_t C = plan.channels;
+  std::string sfx = suffix(layout, options);
+
+  Args partial;
+  partial.buffer(x, plan.total);
+  partial.buffer(ws, 3 * C * plan.splits);
+  partial.index(C);
+  partial.index(plan.inner);
+  partial.index(plan.perChannel);
+  partial.index(plan.splits);
+  partial.index(plan.chunk);
+  if (iabn_status s = launch(*lib, std::string("partial_stats_") +
+                                       dtypeName(layout->dtype),
+                             static_cast<unsigned>(C * plan.splits), partial,
+                             stream))
+    return s;
+
+  double m = static_cast<double>(plan.perChannel);
+  Args finalize;
+  finalize.buffer(ws, 3 * C * plan.splits);
+  finalize.index(C);
+  finalize.index(plan.splits);
+  finalize.f32(options->epsilon);
+  finalize.buffer(gamma ? gamma : mean, C);
+  finalize.buffer(beta ? beta : mean, C);
+  finalize.i32(gamma != nullptr);
+  finalize.i32(beta != nullptr);
+  finalize.i32(options->gamma_mode);
+  finalize.buffer(mean, C);
+  finalize.buffer(var, C);
+  finalize.buffer(params, 3 * C);
+  finalize.buffer(running_mean ? running_mean : mean, C);
+  finalize.buffer(running_var ? running_var : var, C);
+  finalize.i32(running_mean != nullptr);
+  finalize.f32(factor);
+  finalize.f32(static_cast<float>(m / (m - 1.0)));
+  if (iabn_status s =
+          launch(*lib, "finalize_stats", channelGrid(plan), finalize, stream))
+    return s;
+
+  Args apply;
+  apply.buffer(x, plan.total);
+  apply.buffer(z, plan.total);
+  apply.buffer(params, 3 * C);
+  apply.index(C);
+  apply.index(plan.inner);
+  apply.index(plan.total);
+  apply.f32(options->activation_param);
+  return launch(*lib, "apply_" + sfx,
+                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+}
+
+IABN_EXPORT iabn_status iabn_forward_inference(const iabn_layout *layout,
+                                   const iabn_options *options, const void *x,
+                                   void *z, const float *gamma,
+                                   const float *beta,
+                                   const float *running_mean,
+                                   const float *running_var, void *workspace,
+                                   size_t workspace_bytes, void *stream) {
+  lastError.clear();
+  Library *lib;
+  if (iabn_status s = getLibrary(lib))
+    return s;
+  Plan plan;
+  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
+    return s;
+  if (iabn_status s = checkOptions(options, /*backward=*/false))
+    return s;
+  if (!x || !z || !running_mean || !running_var || !workspace)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "x, z, running statistics and workspace must not be NULL");
+  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "workspace too small");
+  int64_t C = plan.channels;
+  float *params = static_cast<float *>(workspace);
+  Args prepare;
+  prepare.buffer(running_mean, C);
+  prepare.buffer(running_var, C);
+  prepare.buffer(gamma ? gamma : running_mean, C);
+  prepare.buffer(beta ? beta : running_mean, C);
+  prepare.i32(gamma != nullptr);
+  prepare.i32(beta != nullptr);
+  prepare.i32(options->gamma_mode);
+  prepare.f32(options->epsilon);
+  prepare.index(C);
+  prepare.buffer(params, 3 * C);
+  if (iabn_status s = launch(*lib, "prepare_inference", channelGrid(plan),
+                             prepare, stream))
+    return s;
+  Args apply;
+  apply.buffer(x, plan.total);
+  apply.buffer(z, plan.total);
+  apply.buffer(params, 3 * C);
+  apply.index(C);
+  apply.index(plan.inner);
+  apply.index(plan.total);
+  apply.f32(options->activation_param);
+  return launch(*lib, "apply_" + suffix(layout, options),
+                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+}
+
+IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
+                          const iabn_options *options, const void *z,
+                          const void *dz, void *dx, const float *gamma,
+                          const float *beta, const float *var, float *dgamma,
+                          float *dbeta, void *workspace,
+                          size_t workspace_bytes, void *stream) {
+  lastError.clear();
+  Library *lib;
+  if (iabn_status s = getLibrary(lib))
+    return s;
+  Plan plan;
+  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
+    return s;
+  if (iabn_status s = checkOptions(options, /*backward=*/true))
+    return s;
+  if (!z || !dz || !dx || !var || !dgamma || !dbeta || !workspace)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "z, dz, dx, var, dgamma, dbeta and workspace must not be "
+                "NULL");
+  if (plan.perChannel < 2)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "training needs more than one value per channel");
+  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "workspace too small: %zu bytes, need %zu", workspace_bytes,
+                workspaceFloats(plan) * sizeof(float));
+  int64_t C = plan.channels;
+  float *ws = static_cast<float *>(workspace);
+  float *params = ws + 3 * C * plan.splits;
+  std::string sfx = suffix(layout, options);
+
+  Args prepare;
+  prepare.buffer(var, C);
+  prepare.buffer(gamma ? gamma : var, C);
+  prepare.buffer(beta ? beta : var, C);
+  prepare.i32(gamma != nullptr);
+  prepare.i32(beta != nullptr);
+  prepare.i32(options->gamma_mode);
+  prepare.f32(options->epsilon);
+  prepare.index(C);
+  prepare.buffer(params, 5 * C);
+  if (iabn_status s =
+          launch(*lib, "prepare_grad", channelGrid(plan), prepare, stream))
+    return s;
+
+  Args partial;
+  partial.buffer(z, plan.total);
+  partial.buffer(dz, plan.total);
+  partial.buffer(params, 5 * C);
+  partial.buffer(ws, 2 * C * plan.splits);
+  partial.index(C);
+  partial.index(plan.inner);
+  partial.index(plan.perChannel);
+  partial.index(plan.splits);
+  partial.index(plan.chunk);
+  partial.f32(options->activation_param);
+  if (iabn_status s = launch(*lib, "partial_grads_" + sfx,
+                             static_cast<unsigned>(C * plan.splits), partial,
+                             stream))
+    return s;
+
+  Args finalize;
+  finalize.buffer(ws, 2 * C * plan.splits);
+  finalize.index(C);
+  finalize.index(plan.splits);
+  finalize.f32(static_cast<float>(plan.perChannel));
+  finalize.buffer(gamma ? gamma : var, C);
+  finalize.i32(gamma != nullptr);
+  finalize.i32(options->gamma_mode);
+  finalize.buffer(dgamma, C);
+  finalize.buffer(dbeta, C);
+  finalize.buffer(params, 5 * C);
+  if (iabn_status s =
+          launch(*lib, "finalize_grads", channelGrid(plan), finalize, stream))
+    return s;
+
+  Args apply;
+  apply.buffer(z, plan.total);
+  apply.buffer(dz, plan.total);
+  apply.buffer(dx, plan.total);
+  apply.buffer(params, 5 * C);
+  apply.index(C);
+  apply.index(plan.inner);
+  apply.index(plan.total);
+  apply.f32(options->activation_param);
+  return launch(*lib, "apply_grad_" + sfx,
+                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+}
+
+} // extern "C"

@@ -1,0 +1,198 @@
+"""Correctness of the generated GPU kernels (libiabn_cuda.so) against a
+float64 reference on the GPU, for every dtype x layout x activation x gamma
+mode and edge shapes; outputs are poisoned (NaN) before each run, inputs are
+fresh random. Also checks error reporting. Prints one line per case and a
+summary; exits non-zero on any failure."""
+
+import ctypes
+import sys
+
+import torch
+
+import iabn_gpu as ig
+
+TOL = {torch.float32: 2e-5, torch.float16: 1e-2, torch.bfloat16: 6e-2}
+EPS = 1e-5
+failures = []
+
+
+def rel(a, r):
+    a, r = a.double(), r.double()
+    return float((a - r).abs().max()) / max(1.0, float(r.abs().max()))
+
+
+def act(y, name, p):
+    if name == "identity":
+        return y
+    if name == "relu":
+        return torch.relu(y)
+    if name == "leaky_relu":
+        return torch.where(y >= 0, y, p * y)
+    return torch.where(y >= 0, y, p * torch.expm1(torch.clamp(y, max=0)))
+
+
+def act_grad(y, name, p):
+    if name == "identity":
+        return torch.ones_like(y)
+    if name == "leaky_relu":
+        return torch.where(y > 0, 1.0, p).to(y.dtype)
+    return torch.where(y > 0, torch.ones_like(y), p * torch.exp(
+        torch.clamp(y, max=0)))
+
+
+def gamma_hat(g, mode):
+    if mode == "abs_plus_eps":
+        return g.abs() + EPS
+    c = g.abs().clamp(min=EPS)
+    return torch.where(g < 0, -c, c)
+
+
+def reference(x, gamma, beta, dz, name, p, mode, rm, rv, factor):
+    """float64 NCHW-logical reference (x: N,C,... or N,C)."""
+    x, dz = x.double(), dz.double()
+    dims = [0] + list(range(2, x.dim()))
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    m = x.numel() // x.shape[1]
+    mean = x.mean(dims)
+    var = ((x - mean.view(shape)) ** 2).mean(dims)
+    g = gamma_hat(gamma.double(), mode)
+    rstd = (var + EPS).rsqrt()
+    xhat = (x - mean.view(shape)) * rstd.view(shape)
+    y = g.view(shape) * xhat + beta.double().view(shape)
+    z = act(y, name, p)
+    gy = dz * act_grad(y, name, p)
+    dbeta = gy.sum(dims)
+    dghat = (gy * xhat).sum(dims)
+    dx = (g * rstd).view(shape) * (gy - dbeta.view(shape) / m -
+                                   xhat * dghat.view(shape) / m)
+    dgamma = dghat * torch.where(gamma < 0, -1.0, 1.0).double() \
+        if mode == "abs_plus_eps" else dghat
+    new_rm = (1 - factor) * rm.double() + factor * mean
+    new_rv = (1 - factor) * rv.double() + factor * var * m / (m - 1)
+    return dict(z=z, mean=mean, var=var, dx=dx, dgamma=dgamma, dbeta=dbeta,
+                running_mean=new_rm, running_var=new_rv)
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+
+
+def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
+    dev = "cuda"
+    c = shape[1]
+    x = (torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
+         * 2 + 0.5)
+    dz = torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
+    gamma = (torch.rand(c, generator=gen, device=dev) + 0.5) * torch.where(
+        torch.rand(c, generator=gen, device=dev) < 0.5, -1.0, 1.0)
+    beta = torch.randn(c, generator=gen, device=dev) * 0.5
+    rm = torch.randn(c, generator=gen, device=dev)
+    rv = torch.rand(c, generator=gen, device=dev) + 0.5
+    fmt = torch.channels_last if channels_last and len(shape) == 4 \
+        else torch.contiguous_format
+    xs = x.to(dtype).contiguous(memory_format=fmt)
+    dzs = dz.to(dtype).contiguous(memory_format=fmt)
+    layout = ig.layout_of(xs, channels_last and len(shape) == 4)
+    opts = ig.Options(ig.ACTIVATIONS[name], p or 0.0, ig.GAMMA_MODES[mode],
+                      EPS)
+    nan = float("nan")
+    z = xs.clone() if in_place else torch.full_like(xs, nan)
+    mean = torch.full((c,), nan, device=dev)
+    var = torch.full((c,), nan, device=dev)
+    rm_out, rv_out = rm.clone(), rv.clone()
+    k.forward_train(layout, opts, z if in_place else xs, z, gamma, beta,
+                    mean, var, rm_out, rv_out, 0.1)
+    dx = dzs.clone() if in_place else torch.full_like(dzs, nan)
+    dgamma = torch.full((c,), nan, device=dev)
+    dbeta = torch.full((c,), nan, device=dev)
+    k.backward(layout, opts, z, dx if in_place else dzs, dx, gamma, beta, var,
+               dgamma, dbeta)
+    torch.cuda.synchronize()
+    ref = reference(xs.double(), gamma, beta, dzs.double(), name, p, mode,
+                    rm, rv, 0.1)
+    got = dict(z=z, mean=mean, var=var, dx=dx, dgamma=dgamma, dbeta=dbeta,
+               running_mean=rm_out, running_var=rv_out)
+    worst = 0.0
+    label = (f"{tuple(shape)} {str(dtype)[6:]} "
+             f"{'nhwc' if channels_last else 'nchw'} {name} {mode}"
+             f"{' in-place' if in_place else ''}")
+    for key, r in ref.items():
+        e = rel(got[key], r)
+        worst = max(worst, e)
+        check(e == e and e <= TOL[dtype], f"{label}: {key} error {e:.3g}")
+    return worst
+
+
+def errors(k):
+    x = torch.zeros(4, 3, device="cuda")
+    s = torch.zeros(3, device="cuda")
+    good = ig.Options(2, 0.01, 0, EPS)
+    bad_layout = ig.Layout(0, 0, 3, 1)
+    for label, call in [
+        ("zero outer size", lambda: k.forward_train(
+            bad_layout, good, x, x, s, s, s, s, workspace=s)),
+        ("null x", lambda: k.lib.iabn_forward_train(
+            ctypes.byref(ig.Layout(0, 4, 3, 1)), ctypes.byref(good), None,
+            ig.ptr(x), None, None, ig.ptr(s), ig.ptr(s), None, None, 0.1,
+            ig.ptr(s), 12, None)),
+        ("relu backward", lambda: k.backward(
+            ig.Layout(0, 4, 3, 1), ig.Options(1, 0, 0, EPS), x, x, x, s, s,
+            s, s, s)),
+        ("zero slope", lambda: k.forward_train(
+            ig.Layout(0, 4, 3, 1), ig.Options(2, 0.0, 0, EPS), x, x, s, s, s,
+            s)),
+        ("bad dtype", lambda: k.forward_train(
+            ig.Layout(7, 4, 3, 1), good, x, x, s, s, s, s, workspace=s)),
+        ("one value per channel", lambda: k.forward_train(
+            ig.Layout(0, 1, 3, 1), good, x, x, s, s, s, s)),
+        ("small workspace", lambda: k.forward_train(
+            ig.Layout(0, 4, 3, 1), good, x, x, s, s, s, s, workspace=s[:1])),
+    ]:
+        try:
+            status = call()
+            raised = isinstance(status, int) and status != 0
+            message = k.lib.iabn_last_error().decode()
+        except ig.Error as e:
+            raised, message = True, str(e)
+        check(raised and message, f"error case '{label}' reported: "
+              f"{message!r}")
+        print(f"error case {label}: {message}")
+
+
+def main():
+    quick = "--quick" in sys.argv
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    k = ig.Kernels(args[0] if args else None)
+    gen = torch.Generator(device="cuda")
+    gen.manual_seed(0)
+    worst = {}
+    count = 0
+    shapes = [(4, 8, 5, 7), (2, 1, 7, 7), (16, 3, 1, 1), (3, 5, 9, 11),
+              (2, 1024, 2, 2), (64, 17), (8, 64, 56, 56)]
+    if quick:  # for compute-sanitizer: small and few
+        shapes = [(4, 8, 5, 7), (64, 17)]
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        for shape in shapes:
+            for channels_last in ((False, True) if len(shape) == 4
+                                  else (False,)):
+                for name, p in (("identity", None), ("leaky_relu", 0.01),
+                                ("elu", 0.7)):
+                    for mode in ("sign_clamp", "abs_plus_eps"):
+                        in_place = count % 2 == 0
+                        count += 1
+                        e = run_case(k, shape, dtype, channels_last, name, p,
+                                     mode, in_place, gen)
+                        key = str(dtype)[6:]
+                        worst[key] = max(worst.get(key, 0), e)
+    for key in ("float32", "float16", "bfloat16"):
+        print(f"worst relative error {key}: {worst[key]:.3g} "
+              f"(tolerance {TOL[getattr(torch, key)]:g})")
+    errors(k)
+    print(f"{count} cases, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
