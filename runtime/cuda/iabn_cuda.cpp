@@ -251,11 +251,21 @@ const char *activationName(iabn_activation act) {
   return nullptr;
 }
 
-/// Sizes derived from a layout.
+/// Sizes derived from a layout, and the kernel variants that apply.
 struct Plan {
   int64_t channels, inner, perChannel, total;
   int64_t splits, chunk;
+  /// Elements per 16-byte vector.
+  int64_t width;
+  /// Vectorized variants (before the alignment check of the pointers):
+  /// planar needs inner % width == 0, channels-last inner == 1 and
+  /// C % width == 0; both need < 2^31 elements (32-bit index math).
+  bool planar, channelsLast;
 };
+
+bool aligned(const void *ptr) {
+  return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0;
+}
 
 iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
                      Plan &plan) {
@@ -279,10 +289,17 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
     return fail(IABN_ERROR_INVALID_ARGUMENT, "tensor too large");
   // Enough blocks to fill the GPU several times over, each with at least
   // 2048 elements to reduce.
+  plan.width = layout->dtype == IABN_F32 ? 4 : 8;
+  bool small = plan.total < (int64_t(1) << 31);
+  plan.planar = small && plan.inner % plan.width == 0;
+  plan.channelsLast =
+      small && plan.inner == 1 && plan.channels % plan.width == 0;
   int64_t wanted = std::max<int64_t>(1, 8LL * multiprocessors / plan.channels);
   int64_t most = std::max<int64_t>(1, plan.perChannel / 2048);
   plan.splits = std::min(wanted, most);
   plan.chunk = (plan.perChannel + plan.splits - 1) / plan.splits;
+  if (plan.planar) // vector partials need whole vectors per chunk
+    plan.chunk = (plan.chunk + plan.width - 1) / plan.width * plan.width;
   return IABN_OK;
 }
 
@@ -323,6 +340,36 @@ iabn_status checkOptions(const iabn_options *options, bool backward) {
     return fail(IABN_ERROR_UNSUPPORTED,
                 "relu is not invertible: no fused backward from z");
   return IABN_OK;
+}
+
+/// The element-wise variant for the given pointers: "planar_", "cl_" or ""
+/// (scalar), and the number of work items (vectors or elements).
+std::pair<const char *, int64_t>
+elementwiseVariant(const Plan &plan, std::initializer_list<const void *> ptrs) {
+  bool allAligned = std::all_of(ptrs.begin(), ptrs.end(), aligned);
+  if (allAligned && plan.planar)
+    return {"planar_", plan.total / plan.width};
+  if (allAligned && plan.channelsLast)
+    return {"cl_", plan.total / plan.width};
+  return {"", plan.total};
+}
+
+iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
+                        const void *x, void *z, const float *params,
+                        const iabn_options *options, void *stream) {
+  auto [variant, items] = elementwiseVariant(plan, {x, z});
+  Args apply;
+  apply.buffer(x, plan.total);
+  apply.buffer(z, plan.total);
+  apply.buffer(params, 3 * plan.channels);
+  apply.index(plan.channels);
+  apply.index(plan.inner);
+  apply.index(items);
+  apply.f32(options->activation_param);
+  Plan grid = plan;
+  grid.total = items;
+  return launch(lib, std::string("apply_") + variant + sfx,
+                elementwiseGrid(grid, lib.multiprocessors), apply, stream);
 }
 
 std::string suffix(const iabn_layout *layout, const iabn_options *options) {
@@ -391,8 +438,11 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
   partial.index(plan.perChannel);
   partial.index(plan.splits);
   partial.index(plan.chunk);
-  if (iabn_status s = launch(*lib, std::string("partial_stats_") +
-                                       dtypeName(layout->dtype),
+  bool planarX = plan.planar && aligned(x);
+  if (iabn_status s = launch(*lib,
+                             std::string(planarX ? "partial_stats_planar_"
+                                                 : "partial_stats_") +
+                                 dtypeName(layout->dtype),
                              static_cast<unsigned>(C * plan.splits), partial,
                              stream))
     return s;
@@ -420,16 +470,7 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
           launch(*lib, "finalize_stats", channelGrid(plan), finalize, stream))
     return s;
 
-  Args apply;
-  apply.buffer(x, plan.total);
-  apply.buffer(z, plan.total);
-  apply.buffer(params, 3 * C);
-  apply.index(C);
-  apply.index(plan.inner);
-  apply.index(plan.total);
-  apply.f32(options->activation_param);
-  return launch(*lib, "apply_" + sfx,
-                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+  return launchApply(*lib, plan, sfx, x, z, params, options, stream);
 }
 
 IABN_EXPORT iabn_status iabn_forward_inference(const iabn_layout *layout,
@@ -469,16 +510,8 @@ IABN_EXPORT iabn_status iabn_forward_inference(const iabn_layout *layout,
   if (iabn_status s = launch(*lib, "prepare_inference", channelGrid(plan),
                              prepare, stream))
     return s;
-  Args apply;
-  apply.buffer(x, plan.total);
-  apply.buffer(z, plan.total);
-  apply.buffer(params, 3 * C);
-  apply.index(C);
-  apply.index(plan.inner);
-  apply.index(plan.total);
-  apply.f32(options->activation_param);
-  return launch(*lib, "apply_" + suffix(layout, options),
-                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+  return launchApply(*lib, plan, suffix(layout, options), x, z, params,
+                     options, stream);
 }
 
 IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
@@ -537,7 +570,11 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
   partial.index(plan.splits);
   partial.index(plan.chunk);
   partial.f32(options->activation_param);
-  if (iabn_status s = launch(*lib, "partial_grads_" + sfx,
+  bool planarZ = plan.planar && aligned(z) && aligned(dz);
+  if (iabn_status s = launch(*lib,
+                             (planarZ ? "partial_grads_planar_"
+                                      : "partial_grads_") +
+                                 sfx,
                              static_cast<unsigned>(C * plan.splits), partial,
                              stream))
     return s;
@@ -557,6 +594,7 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
           launch(*lib, "finalize_grads", channelGrid(plan), finalize, stream))
     return s;
 
+  auto [variant, items] = elementwiseVariant(plan, {z, dz, dx});
   Args apply;
   apply.buffer(z, plan.total);
   apply.buffer(dz, plan.total);
@@ -564,10 +602,12 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
   apply.buffer(params, 5 * C);
   apply.index(C);
   apply.index(plan.inner);
-  apply.index(plan.total);
+  apply.index(items);
   apply.f32(options->activation_param);
-  return launch(*lib, "apply_grad_" + sfx,
-                elementwiseGrid(plan, lib->multiprocessors), apply, stream);
+  Plan grid = plan;
+  grid.total = items;
+  return launch(*lib, std::string("apply_grad_") + variant + sfx,
+                elementwiseGrid(grid, lib->multiprocessors), apply, stream);
 }
 
 } // extern "C"

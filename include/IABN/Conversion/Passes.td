@@ -57,6 +57,7 @@ def GenerateGPUKernelsPass : Pass<"iabn-generate-gpu-kernels", "ModuleOp"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -33,6 +33,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
@@ -61,6 +62,7 @@ struct KernelBuilder {
     return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
   }
   Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value subi(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
   Value divui(Value x, Value y) {
     return arith::DivUIOp::create(b, loc, x, y);
@@ -134,6 +136,43 @@ struct KernelBuilder {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     body();
+  }
+
+  /// 32-bit index arithmetic (the vectorized kernels require fewer than
+  /// 2^31 elements; 32-bit division is much cheaper than 64-bit).
+  Value toI32(Value index) {
+    return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+  }
+  Value toIndex(Value i32Value) {
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), i32Value);
+  }
+
+  /// A 16-byte aligned vector load of `width` elements at `i`, split into
+  /// f32 lanes.
+  SmallVector<Value> loadLanes(Value memref, Value i, int64_t width) {
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    auto type = VectorType::get({width}, element);
+    Value vec = vector::LoadOp::create(b, loc, type, memref, ValueRange{i},
+                                       /*nontemporal=*/false,
+                                       llvm::MaybeAlign(16));
+    SmallVector<Value> lanes;
+    for (int64_t k = 0; k < width; ++k)
+      lanes.push_back(
+          toCompute(b, loc, vector::ExtractOp::create(b, loc, vec, k), f32));
+    return lanes;
+  }
+
+  /// Stores f32 `lanes` as one aligned vector of the memref's element type.
+  void storeLanes(ArrayRef<Value> lanes, Value memref, Value i) {
+    Type element = cast<MemRefType>(memref.getType()).getElementType();
+    SmallVector<Value> stored;
+    for (Value lane : lanes)
+      stored.push_back(toStorage(b, loc, lane, element));
+    auto type = VectorType::get({static_cast<int64_t>(lanes.size())},
+                                element);
+    Value vec = vector::FromElementsOp::create(b, loc, type, stored);
+    vector::StoreOp::create(b, loc, vec, memref, ValueRange{i},
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
   }
 
   Value shuffleXor(Value v, int32_t offset) {
@@ -269,6 +308,13 @@ private:
   void buildPartialGrads(Type storage, ActivationKind act, StringRef suffix);
   void buildFinalizeGrads();
   void buildApplyGrad(Type storage, ActivationKind act, StringRef suffix);
+  void buildApplyVector(Type storage, ActivationKind act, StringRef suffix,
+                        bool channelsLast);
+  void buildApplyGradVector(Type storage, ActivationKind act,
+                            StringRef suffix, bool channelsLast);
+  void buildPartialStatsPlanar(Type storage, StringRef suffix);
+  void buildPartialGradsPlanar(Type storage, ActivationKind act,
+                               StringRef suffix);
 
   gpu::GPUModuleOp module;
   MLIRContext *ctx;
@@ -594,6 +640,236 @@ void LibraryBuilder::buildApplyGrad(Type storage, ActivationKind act,
          });
 }
 
+
+//===----------------------------------------------------------------------===//
+// Vectorized kernels: 16-byte loads and stores, 32-bit index arithmetic.
+// "planar" needs inner % width == 0 (all lanes in one channel); "cl"
+// (channels-last) needs inner == 1 and C % width == 0 (lanes are
+// consecutive channels). The runtime checks both, and the alignment.
+//===----------------------------------------------------------------------===//
+
+int64_t vectorWidth(Type storage) {
+  return 128 / storage.getIntOrFloatBitWidth();
+}
+
+/// The channel of the element at `i` (i32 arithmetic), as an index.
+Value channelOf(KernelBuilder &kb, Value i, Value channels, Value inner,
+                bool channelsLast) {
+  Value i32 = kb.toI32(i);
+  Value c32 = kb.toI32(channels);
+  if (channelsLast)
+    return kb.toIndex(kb.remui(i32, c32));
+  return kb.toIndex(kb.remui(kb.divui(i32, kb.toI32(inner)), c32));
+}
+
+// apply_{planar,cl}_<T>_<act>(x, z, params, C, inner, numVectors, param)
+void LibraryBuilder::buildApplyVector(Type storage, ActivationKind act,
+                                      StringRef suffix, bool channelsLast) {
+  int64_t width = vectorWidth(storage);
+  kernel(((channelsLast ? "apply_cl_" : "apply_planar_") + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), index(), index(), index(),
+          f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value x = a[0], z = a[1], params = a[2], channels = a[3],
+                 inner = a[4], numVectors = a[5], param = a[6];
+           auto [start, stride] = kb.globalThread();
+           Value twoC = kb.muli(kb.idx(2), channels);
+           kb.loop(start, numVectors, stride, {},
+                   [&](Value v, ValueRange) -> SmallVector<Value> {
+                     Value i = kb.muli(v, kb.idx(width));
+                     Value c0 = channelOf(kb, i, channels, inner,
+                                          channelsLast);
+                     SmallVector<Value> xs = kb.loadLanes(x, i, width);
+                     SmallVector<Value> zs;
+                     for (int64_t k = 0; k < width; ++k) {
+                       Value c = channelsLast ? kb.addi(c0, kb.idx(k)) : c0;
+                       Value mean = kb.load(params, c);
+                       Value scale = kb.load(params, kb.addi(channels, c));
+                       Value shift = kb.load(params, kb.addi(twoC, c));
+                       Value y = kb.addf(
+                           kb.mulf(kb.subf(xs[k], mean), scale), shift);
+                       zs.push_back(emitActivation(kb.b, kb.loc, act, param,
+                                                   y));
+                     }
+                     kb.storeLanes(zs, z, i);
+                     return {};
+                   });
+         });
+}
+
+// apply_grad_{planar,cl}_<T>_<act>(z, dz, dx, params, C, inner, numVectors,
+//                                 param)
+void LibraryBuilder::buildApplyGradVector(Type storage, ActivationKind act,
+                                          StringRef suffix,
+                                          bool channelsLast) {
+  int64_t width = vectorWidth(storage);
+  kernel(((channelsLast ? "apply_grad_cl_" : "apply_grad_planar_") + suffix)
+             .str(),
+         {buf(storage), buf(storage), buf(storage), buf(f32()), index(),
+          index(), index(), f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value z = a[0], dz = a[1], dx = a[2], params = a[3],
+                 channels = a[4], inner = a[5], numVectors = a[6],
+                 param = a[7];
+           auto [start, stride] = kb.globalThread();
+           kb.loop(start, numVectors, stride, {},
+                   [&](Value v, ValueRange) -> SmallVector<Value> {
+                     Value i = kb.muli(v, kb.idx(width));
+                     Value c0 = channelOf(kb, i, channels, inner,
+                                          channelsLast);
+                     SmallVector<Value> zs = kb.loadLanes(z, i, width);
+                     SmallVector<Value> gs = kb.loadLanes(dz, i, width);
+                     SmallVector<Value> out;
+                     for (int64_t k = 0; k < width; ++k) {
+                       Value c = channelsLast ? kb.addi(c0, kb.idx(k)) : c0;
+                       auto at = [&](int64_t slot) {
+                         return kb.load(
+                             params,
+                             kb.addi(kb.muli(kb.idx(slot), channels), c));
+                       };
+                       auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
+                                                 at(0), at(1));
+                       Value t =
+                           kb.subf(kb.subf(gy, at(3)), kb.mulf(xHat, at(4)));
+                       out.push_back(kb.mulf(at(2), t));
+                     }
+                     kb.storeLanes(out, dx, i);
+                     return {};
+                   });
+         });
+}
+
+/// Position of element j (a multiple of the vector width) of channel c in
+/// planar data, with 32-bit arithmetic.
+Value planarElement(KernelBuilder &kb, Value j, Value c, Value channels,
+                    Value inner) {
+  Value j32 = kb.toI32(j), inner32 = kb.toI32(inner);
+  Value outer = kb.divui(j32, inner32);
+  Value within = kb.remui(j32, inner32);
+  Value pos = kb.addi(
+      kb.muli(kb.addi(kb.muli(outer, kb.toI32(channels)), kb.toI32(c)),
+              inner32),
+      within);
+  return kb.toIndex(pos);
+}
+
+// partial_stats_planar_<T>: partial_stats_<T> with vector loads (chunk and
+// inner multiples of the width).
+void LibraryBuilder::buildPartialStatsPlanar(Type storage, StringRef suffix) {
+  int64_t width = vectorWidth(storage);
+  kernel(("partial_stats_planar_" + suffix).str(),
+         {buf(storage), buf(f32()), index(), index(), index(), index(),
+          index()},
+         3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value x = a[0], ws = a[1], channels = a[2], inner = a[3],
+                 perChannel = a[4], splits = a[5], chunk = a[6];
+           Value block = kb.blockId();
+           Value c = kb.divui(block, splits);
+           Value s = kb.remui(block, splits);
+           Value begin = kb.muli(s, chunk);
+           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+           Value pivot = kb.loadf(
+               x, planarElement(kb, kb.idx(0), c, channels, inner));
+           SmallVector<Value> sums = kb.loop(
+               kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))), end,
+               kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
+               [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                 SmallVector<Value> xs = kb.loadLanes(
+                     x, planarElement(kb, j, c, channels, inner), width);
+                 Value s1 = acc[0], s2 = acc[1];
+                 for (Value v : xs) {
+                   Value d = kb.subf(v, pivot);
+                   s1 = kb.addf(s1, d);
+                   s2 = kb.addf(s2, kb.mulf(d, d));
+                 }
+                 return {s1, s2};
+               });
+           // The number of elements this thread saw.
+           Value first = kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width)));
+           Value span = kb.idx(kBlockSize * width);
+           Value count = kb.select(
+               kb.ult(first, end),
+               kb.muli(kb.divui(kb.addi(kb.subi(end, first),
+                                        kb.subi(span, kb.idx(1))),
+                                span),
+                       kb.idx(width)),
+               kb.idx(0));
+           Value n = arith::UIToFPOp::create(
+               kb.b, kb.loc, kb.f32,
+               arith::IndexCastUIOp::create(kb.b, kb.loc, kb.b.getI64Type(),
+                                            count));
+           Value safeN = kb.maxf(n, kb.f(1.0));
+           Value shiftedMean = kb.divf(sums[0], safeN);
+           Value mean = kb.select(
+               arith::CmpFOp::create(kb.b, kb.loc, arith::CmpFPredicate::OGT,
+                                     n, kb.f(0.0)),
+               kb.addf(pivot, shiftedMean), kb.f(0.0));
+           Value m2 = kb.maxf(
+               kb.subf(sums[1], kb.mulf(sums[0], shiftedMean)), kb.f(0.0));
+           SmallVector<Value> total =
+               blockReduce(kb, {n, mean, m2}, scratch, chanMerge,
+                           {kb.f(0), kb.f(0), kb.f(0)});
+           Value stride = kb.muli(channels, splits);
+           Value slot = kb.addi(kb.muli(c, splits), s);
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
+                       for (int k = 0; k < 3; ++k)
+                         kb.store(total[k], ws,
+                                  kb.addi(kb.muli(kb.idx(k), stride), slot));
+                     });
+         });
+}
+
+// partial_grads_planar_<T>_<act>: partial_grads with vector loads.
+void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
+                                             StringRef suffix) {
+  int64_t width = vectorWidth(storage);
+  kernel(("partial_grads_planar_" + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
+          index(), index(), index(), index(), f32()},
+         2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
+                 channels = a[4], inner = a[5], perChannel = a[6],
+                 splits = a[7], chunk = a[8], param = a[9];
+           Value block = kb.blockId();
+           Value c = kb.divui(block, splits);
+           Value s = kb.remui(block, splits);
+           Value begin = kb.muli(s, chunk);
+           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+           Value inverseGamma = kb.load(params, c);
+           Value beta = kb.load(params, kb.addi(channels, c));
+           SmallVector<Value> sums = kb.loop(
+               kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))), end,
+               kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
+               [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                 Value pos = planarElement(kb, j, c, channels, inner);
+                 SmallVector<Value> zs = kb.loadLanes(z, pos, width);
+                 SmallVector<Value> gs = kb.loadLanes(dz, pos, width);
+                 Value sg = acc[0], sgx = acc[1];
+                 for (int64_t k = 0; k < width; ++k) {
+                   auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
+                                             inverseGamma, beta);
+                   sg = kb.addf(sg, gy);
+                   sgx = kb.addf(sgx, kb.mulf(gy, xHat));
+                 }
+                 return {sg, sgx};
+               });
+           SmallVector<Value> total =
+               blockReduce(kb, sums, scratch, sumMerge, {kb.f(0), kb.f(0)});
+           Value stride = kb.muli(channels, splits);
+           Value slot = kb.addi(kb.muli(c, splits), s);
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
+                       kb.store(total[0], ws, slot);
+                       kb.store(total[1], ws, kb.addi(stride, slot));
+                     });
+         });
+}
+
 std::string typeSuffix(Type type) {
   if (type.isF16())
     return "f16";
@@ -613,13 +889,19 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
   for (Type storage : storageTypes) {
     std::string t = typeSuffix(storage);
     buildPartialStats(storage, t);
+    buildPartialStatsPlanar(storage, t);
     for (ActivationKind act : activations) {
       std::string suffix = t + "_" + stringifyActivationKind(act).str();
       buildApply(storage, act, suffix);
+      for (bool channelsLast : {false, true})
+        buildApplyVector(storage, act, suffix, channelsLast);
       if (act == ActivationKind::ReLU)
         continue; // not invertible: no fused backward
       buildPartialGrads(storage, act, suffix);
+      buildPartialGradsPlanar(storage, act, suffix);
       buildApplyGrad(storage, act, suffix);
+      for (bool channelsLast : {false, true})
+        buildApplyGradVector(storage, act, suffix, channelsLast);
     }
   }
 }
