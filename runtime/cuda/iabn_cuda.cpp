@@ -261,6 +261,10 @@ struct Plan {
   /// planar needs inner % width == 0, channels-last inner == 1 and
   /// C % width == 0; both need < 2^31 elements (32-bit index math).
   bool planar, channelsLast;
+  /// Channels-last partial reductions: groups of `width` channels (G),
+  /// groups per tile (Gt), row lanes (L), tiles, row splits; partials per
+  /// channel Q = clSplits * L.
+  int64_t groups, groupsPerTile, lanes, tiles, clSplits, rowsPerSplit;
 };
 
 bool aligned(const void *ptr) {
@@ -300,12 +304,45 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
   plan.chunk = (plan.perChannel + plan.splits - 1) / plan.splits;
   if (plan.planar) // vector partials need whole vectors per chunk
     plan.chunk = (plan.chunk + plan.width - 1) / plan.width * plan.width;
+  if (plan.channelsLast) {
+    int64_t rows = layout->outer;
+    plan.groups = plan.channels / plan.width;
+    plan.groupsPerTile = std::min<int64_t>(plan.groups, kBlock);
+    plan.lanes = kBlock / plan.groupsPerTile;
+    plan.tiles = (plan.groups + plan.groupsPerTile - 1) / plan.groupsPerTile;
+    // About four blocks per SM, at least 4 rows per lane.
+    int64_t wantedSplits =
+        std::max<int64_t>(1, 4LL * multiprocessors / plan.tiles);
+    int64_t mostSplits = std::max<int64_t>(1, rows / (4 * plan.lanes));
+    plan.clSplits = std::min(wantedSplits, mostSplits);
+    plan.rowsPerSplit = (rows + plan.clSplits - 1) / plan.clSplits;
+  }
   return IABN_OK;
 }
 
+/// Partials per channel of the reduction kernels in use.
+int64_t numPartials(const Plan &plan, bool channelsLastPartials) {
+  return channelsLastPartials ? plan.clSplits * plan.lanes : plan.splits;
+}
+
 size_t workspaceFloats(const Plan &plan) {
-  return static_cast<size_t>(3 * plan.channels * plan.splits +
+  int64_t partials = std::max(numPartials(plan, false),
+                              plan.channelsLast ? numPartials(plan, true) : 0);
+  return static_cast<size_t>(3 * plan.channels * partials +
                              5 * plan.channels);
+}
+
+/// Launches a channels-last partial kernel: `args` holds the leading
+/// buffers; the placement arguments are appended here.
+void addChannelsLastPlacement(Args &args, const Plan &plan, int64_t rows) {
+  args.index(plan.channels);
+  args.index(rows);
+  args.index(plan.groups);
+  args.index(plan.groupsPerTile);
+  args.index(plan.lanes);
+  args.index(plan.tiles);
+  args.index(plan.clSplits);
+  args.index(plan.rowsPerSplit);
 }
 
 unsigned elementwiseGrid(const Plan &plan, int multiprocessors) {
@@ -426,32 +463,46 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
                 "workspace too small: %zu bytes, need %zu", workspace_bytes,
                 workspaceFloats(plan) * sizeof(float));
   float *ws = static_cast<float *>(workspace);
-  float *params = ws + 3 * plan.channels * plan.splits;
   int64_t C = plan.channels;
+  bool clPartials = plan.channelsLast && aligned(x);
+  int64_t partials = numPartials(plan, clPartials);
+  float *params = ws + 3 * C * partials;
   std::string sfx = suffix(layout, options);
 
-  Args partial;
-  partial.buffer(x, plan.total);
-  partial.buffer(ws, 3 * C * plan.splits);
-  partial.index(C);
-  partial.index(plan.inner);
-  partial.index(plan.perChannel);
-  partial.index(plan.splits);
-  partial.index(plan.chunk);
-  bool planarX = plan.planar && aligned(x);
-  if (iabn_status s = launch(*lib,
-                             std::string(planarX ? "partial_stats_planar_"
-                                                 : "partial_stats_") +
-                                 dtypeName(layout->dtype),
-                             static_cast<unsigned>(C * plan.splits), partial,
-                             stream))
-    return s;
+  if (clPartials) {
+    Args partial;
+    partial.buffer(x, plan.total);
+    partial.buffer(ws, 3 * C * partials);
+    addChannelsLastPlacement(partial, plan, layout->outer);
+    if (iabn_status s = launch(
+            *lib, std::string("partial_stats_cl_") + dtypeName(layout->dtype),
+            static_cast<unsigned>(plan.tiles * plan.clSplits), partial,
+            stream))
+      return s;
+  } else {
+    bool planarX = plan.planar && aligned(x);
+    Args partial;
+    partial.buffer(x, plan.total);
+    partial.buffer(ws, 3 * C * partials);
+    partial.index(C);
+    partial.index(plan.inner);
+    partial.index(plan.perChannel);
+    partial.index(plan.splits);
+    partial.index(plan.chunk);
+    if (iabn_status s = launch(*lib,
+                               std::string(planarX ? "partial_stats_planar_"
+                                                   : "partial_stats_") +
+                                   dtypeName(layout->dtype),
+                               static_cast<unsigned>(C * plan.splits),
+                               partial, stream))
+      return s;
+  }
 
   double m = static_cast<double>(plan.perChannel);
   Args finalize;
-  finalize.buffer(ws, 3 * C * plan.splits);
+  finalize.buffer(ws, 3 * C * partials);
   finalize.index(C);
-  finalize.index(plan.splits);
+  finalize.index(partials);
   finalize.f32(options->epsilon);
   finalize.buffer(gamma ? gamma : mean, C);
   finalize.buffer(beta ? beta : mean, C);
@@ -467,7 +518,8 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
   finalize.f32(factor);
   finalize.f32(static_cast<float>(m / (m - 1.0)));
   if (iabn_status s =
-          launch(*lib, "finalize_stats", channelGrid(plan), finalize, stream))
+          launch(*lib, "finalize_stats", static_cast<unsigned>(C), finalize,
+                 stream))
     return s;
 
   return launchApply(*lib, plan, sfx, x, z, params, options, stream);
@@ -542,7 +594,9 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
                 workspaceFloats(plan) * sizeof(float));
   int64_t C = plan.channels;
   float *ws = static_cast<float *>(workspace);
-  float *params = ws + 3 * C * plan.splits;
+  bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
+  int64_t partials = numPartials(plan, clPartials);
+  float *params = ws + 3 * C * partials;
   std::string sfx = suffix(layout, options);
 
   Args prepare;
@@ -559,30 +613,45 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
           launch(*lib, "prepare_grad", channelGrid(plan), prepare, stream))
     return s;
 
-  Args partial;
-  partial.buffer(z, plan.total);
-  partial.buffer(dz, plan.total);
-  partial.buffer(params, 5 * C);
-  partial.buffer(ws, 2 * C * plan.splits);
-  partial.index(C);
-  partial.index(plan.inner);
-  partial.index(plan.perChannel);
-  partial.index(plan.splits);
-  partial.index(plan.chunk);
-  partial.f32(options->activation_param);
-  bool planarZ = plan.planar && aligned(z) && aligned(dz);
-  if (iabn_status s = launch(*lib,
-                             (planarZ ? "partial_grads_planar_"
-                                      : "partial_grads_") +
-                                 sfx,
-                             static_cast<unsigned>(C * plan.splits), partial,
-                             stream))
-    return s;
+  if (clPartials) {
+    Args partial;
+    partial.buffer(z, plan.total);
+    partial.buffer(dz, plan.total);
+    partial.buffer(params, 5 * C);
+    partial.buffer(ws, 2 * C * partials);
+    addChannelsLastPlacement(partial, plan, layout->outer);
+    partial.f32(options->activation_param);
+    if (iabn_status s = launch(*lib, "partial_grads_cl_" + sfx,
+                               static_cast<unsigned>(plan.tiles *
+                                                     plan.clSplits),
+                               partial, stream))
+      return s;
+  } else {
+    bool planarZ = plan.planar && aligned(z) && aligned(dz);
+    Args partial;
+    partial.buffer(z, plan.total);
+    partial.buffer(dz, plan.total);
+    partial.buffer(params, 5 * C);
+    partial.buffer(ws, 2 * C * partials);
+    partial.index(C);
+    partial.index(plan.inner);
+    partial.index(plan.perChannel);
+    partial.index(plan.splits);
+    partial.index(plan.chunk);
+    partial.f32(options->activation_param);
+    if (iabn_status s = launch(*lib,
+                               (planarZ ? "partial_grads_planar_"
+                                        : "partial_grads_") +
+                                   sfx,
+                               static_cast<unsigned>(C * plan.splits),
+                               partial, stream))
+      return s;
+  }
 
   Args finalize;
-  finalize.buffer(ws, 2 * C * plan.splits);
+  finalize.buffer(ws, 2 * C * partials);
   finalize.index(C);
-  finalize.index(plan.splits);
+  finalize.index(partials);
   finalize.f32(static_cast<float>(plan.perChannel));
   finalize.buffer(gamma ? gamma : var, C);
   finalize.i32(gamma != nullptr);
@@ -591,7 +660,8 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
   finalize.buffer(dbeta, C);
   finalize.buffer(params, 5 * C);
   if (iabn_status s =
-          launch(*lib, "finalize_grads", channelGrid(plan), finalize, stream))
+          launch(*lib, "finalize_grads", static_cast<unsigned>(C), finalize,
+                 stream))
     return s;
 
   auto [variant, items] = elementwiseVariant(plan, {z, dz, dx});

@@ -12,6 +12,10 @@ import torch
 import iabn_gpu as ig
 
 TOL = {torch.float32: 2e-5, torch.float16: 1e-2, torch.bfloat16: 6e-2}
+# elu recovers y = log1p(z / alpha) from the stored z: near saturation
+# (z -> -alpha) f16 storage leaves few bits of z + alpha, so x_hat (and dx)
+# of those elements carries more error than the dtype's rounding alone.
+ELU_F16_TOL = 5e-2
 EPS = 1e-5
 failures = []
 
@@ -121,7 +125,9 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
     for key, r in ref.items():
         e = rel(got[key], r)
         worst = max(worst, e)
-        check(e == e and e <= TOL[dtype], f"{label}: {key} error {e:.3g}")
+        tol = ELU_F16_TOL if (name == "elu" and dtype == torch.float16) \
+            else TOL[dtype]
+        check(e == e and e <= tol, f"{label}: {key} error {e:.3g}")
     return worst
 
 

@@ -313,6 +313,9 @@ private:
   void buildApplyGradVector(Type storage, ActivationKind act,
                             StringRef suffix, bool channelsLast);
   void buildPartialStatsPlanar(Type storage, StringRef suffix);
+  void buildPartialStatsChannelsLast(Type storage, StringRef suffix);
+  void buildPartialGradsChannelsLast(Type storage, ActivationKind act,
+                                     StringRef suffix);
   void buildPartialGradsPlanar(Type storage, ActivationKind act,
                                StringRef suffix);
 
@@ -388,34 +391,41 @@ void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix) {
 // finalize_stats(ws, C, P, eps, gamma, beta, hasGamma, hasBeta, mode,
 //                mean_out, var_out, params, running_mean, running_var,
 //                updateRunning, factor, unbias)
-// One thread per channel. params = [mean | gamma_hat * rstd | beta].
+// One block per channel merges its P partials (threads stride over them,
+// then a block reduction). params = [mean | gamma_hat * rstd | beta].
 void LibraryBuilder::buildFinalizeStats() {
   kernel("finalize_stats",
          {buf(f32()), index(), index(), f32(), buf(f32()), buf(f32()), i32(),
           i32(), i32(), buf(f32()), buf(f32()), buf(f32()), buf(f32()),
           buf(f32()), i32(), f32(), f32()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+         3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
            Value ws = a[0], channels = a[1], splits = a[2], eps = a[3],
                  gamma = a[4], beta = a[5], hasGamma = a[6], hasBeta = a[7],
                  mode = a[8], meanOut = a[9], varOut = a[10], params = a[11],
                  runningMean = a[12], runningVar = a[13], update = a[14],
                  factor = a[15], unbias = a[16];
-           Value c = kb.globalThread().first;
-           kb.ifThen(kb.ult(c, channels), [&] {
-             Value stride = kb.muli(channels, splits);
-             Value base = kb.muli(c, splits);
-             SmallVector<Value> merged = kb.loop(
-                 kb.idx(0), splits, kb.idx(1), {kb.f(0), kb.f(0), kb.f(0)},
-                 [&](Value s, ValueRange acc) -> SmallVector<Value> {
-                   Value slot = kb.addi(base, s);
-                   SmallVector<Value> part;
-                   for (int k = 0; k < 3; ++k)
-                     part.push_back(kb.load(
-                         ws, kb.addi(kb.muli(kb.idx(k), stride), slot)));
-                   return chanMerge(kb, acc, part);
-                 });
-             Value mean = merged[1];
-             Value var = kb.divf(merged[2], kb.maxf(merged[0], kb.f(1.0)));
+           Value c = kb.blockId();
+           Value stride = kb.muli(channels, splits);
+           Value base = kb.muli(c, splits);
+           SmallVector<Value> merged = kb.loop(
+               kb.threadId(), splits, kb.idx(kBlockSize),
+               {kb.f(0), kb.f(0), kb.f(0)},
+               [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                 Value slot = kb.addi(base, s);
+                 SmallVector<Value> part;
+                 for (int k = 0; k < 3; ++k)
+                   part.push_back(kb.load(
+                       ws, kb.addi(kb.muli(kb.idx(k), stride), slot)));
+                 return chanMerge(kb, acc, part);
+               });
+           SmallVector<Value> total = blockReduce(
+               kb, merged, scratch, chanMerge, {kb.f(0), kb.f(0), kb.f(0)});
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
+             Value mean = total[1];
+             Value var = kb.divf(total[2], kb.maxf(total[0], kb.f(1.0)));
              kb.store(mean, meanOut, c);
              kb.store(var, varOut, c);
              Value g = kb.select(kb.ne0(hasGamma),
@@ -571,26 +581,31 @@ void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
 }
 
 // finalize_grads(ws, C, P, m, gamma, hasGamma, mode, dgamma, dbeta, params)
+// One block per channel sums its P partials.
 void LibraryBuilder::buildFinalizeGrads() {
   kernel("finalize_grads",
          {buf(f32()), index(), index(), f32(), buf(f32()), i32(), i32(),
           buf(f32()), buf(f32()), buf(f32())},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+         2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
            Value ws = a[0], channels = a[1], splits = a[2], count = a[3],
                  gamma = a[4], hasGamma = a[5], mode = a[6], dgamma = a[7],
                  dbeta = a[8], params = a[9];
-           Value c = kb.globalThread().first;
-           kb.ifThen(kb.ult(c, channels), [&] {
-             Value stride = kb.muli(channels, splits);
-             Value base = kb.muli(c, splits);
-             SmallVector<Value> sums = kb.loop(
-                 kb.idx(0), splits, kb.idx(1), {kb.f(0), kb.f(0)},
-                 [&](Value s, ValueRange acc) -> SmallVector<Value> {
-                   Value slot = kb.addi(base, s);
-                   return {kb.addf(acc[0], kb.load(ws, slot)),
-                           kb.addf(acc[1],
-                                   kb.load(ws, kb.addi(stride, slot)))};
-                 });
+           Value c = kb.blockId();
+           Value stride = kb.muli(channels, splits);
+           Value base = kb.muli(c, splits);
+           SmallVector<Value> partial = kb.loop(
+               kb.threadId(), splits, kb.idx(kBlockSize), {kb.f(0), kb.f(0)},
+               [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                 Value slot = kb.addi(base, s);
+                 return {kb.addf(acc[0], kb.load(ws, slot)),
+                         kb.addf(acc[1], kb.load(ws, kb.addi(stride, slot)))};
+               });
+           SmallVector<Value> sums = blockReduce(kb, partial, scratch,
+                                                 sumMerge, {kb.f(0), kb.f(0)});
+           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
+                                           arith::CmpIPredicate::eq,
+                                           kb.threadId(), kb.idx(0)),
+                     [&] {
              kb.store(sums[0], dbeta, c);
              // d gamma: straight-through for sign_clamp, times sign(gamma)
              // for abs_plus_eps.
@@ -870,6 +885,151 @@ void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
          });
 }
 
+//===----------------------------------------------------------------------===//
+// Channels-last partial reductions ([R][C] data, C % width == 0): threads
+// run along the channels (coalesced 16-byte loads), each owning `width`
+// channels and a lane of rows; every (split, row lane) writes its own
+// partial, so no block reduction is needed: partial q = split * L + lane.
+//===----------------------------------------------------------------------===//
+
+/// Thread placement of the channels-last partial kernels: arguments
+/// (C, R, G = C / width, Gt = groups per tile, L = row lanes, tiles,
+/// splits, rowsPerSplit).
+struct ChannelsLastPlace {
+  Value group, lane, split, active, rowBegin, rowEnd, rowStep, partial,
+      numPartials;
+};
+
+ChannelsLastPlace placeChannelsLast(KernelBuilder &kb, ValueRange a) {
+  Value rows = a[1], groups = a[2], groupsPerTile = a[3], lanes = a[4],
+        splits = a[6], rowsPerSplit = a[7];
+  Value block = kb.blockId();
+  Value tile = kb.divui(block, splits);
+  Value split = kb.remui(block, splits);
+  Value tid = kb.threadId();
+  Value lane = kb.divui(tid, groupsPerTile);
+  Value group = kb.addi(kb.muli(tile, groupsPerTile),
+                        kb.remui(tid, groupsPerTile));
+  Value active = arith::AndIOp::create(kb.b, kb.loc, kb.ult(lane, lanes),
+                                       kb.ult(group, groups));
+  Value rowBegin = kb.muli(split, rowsPerSplit);
+  Value rowEnd = kb.minui(kb.addi(rowBegin, rowsPerSplit), rows);
+  return {group,
+          lane,
+          split,
+          active,
+          kb.addi(rowBegin, lane),
+          rowEnd,
+          lanes,
+          kb.addi(kb.muli(split, lanes), lane),
+          kb.muli(splits, lanes)};
+}
+
+// partial_stats_cl_<T>(x, ws, C, R, G, Gt, L, tiles, splits, rowsPerSplit)
+// with the arguments after ws as in placeChannelsLast (C first).
+void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
+                                                   StringRef suffix) {
+  int64_t width = vectorWidth(storage);
+  kernel(("partial_stats_cl_" + suffix).str(),
+         {buf(storage), buf(f32()), index(), index(), index(), index(),
+          index(), index(), index(), index()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value x = a[0], ws = a[1], channels = a[2];
+           ChannelsLastPlace p = placeChannelsLast(kb, a.drop_front(2));
+           kb.ifThen(p.active, [&] {
+             Value c0 = kb.muli(p.group, kb.idx(width));
+             SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
+             SmallVector<Value> init{kb.f(0)};
+             for (int64_t k = 0; k < 2 * width; ++k)
+               init.push_back(kb.f(0));
+             SmallVector<Value> acc = kb.loop(
+                 p.rowBegin, p.rowEnd, p.rowStep, init,
+                 [&](Value r, ValueRange in) -> SmallVector<Value> {
+                   SmallVector<Value> xs = kb.loadLanes(
+                       x, kb.addi(kb.muli(r, channels), c0), width);
+                   SmallVector<Value> out{kb.addf(in[0], kb.f(1.0))};
+                   for (int64_t k = 0; k < width; ++k) {
+                     Value d = kb.subf(xs[k], pivots[k]);
+                     out.push_back(kb.addf(in[1 + k], d));
+                   }
+                   for (int64_t k = 0; k < width; ++k) {
+                     Value d = kb.subf(xs[k], pivots[k]);
+                     out.push_back(kb.addf(in[1 + width + k], kb.mulf(d, d)));
+                   }
+                   return out;
+                 });
+             Value n = acc[0];
+             Value safeN = kb.maxf(n, kb.f(1.0));
+             Value nonEmpty = arith::CmpFOp::create(
+                 kb.b, kb.loc, arith::CmpFPredicate::OGT, n, kb.f(0.0));
+             Value stride = kb.muli(channels, p.numPartials);
+             for (int64_t k = 0; k < width; ++k) {
+               Value c = kb.addi(c0, kb.idx(k));
+               Value shifted = kb.divf(acc[1 + k], safeN);
+               Value mean = kb.select(nonEmpty, kb.addf(pivots[k], shifted),
+                                      kb.f(0.0));
+               Value m2 = kb.maxf(
+                   kb.subf(acc[1 + width + k], kb.mulf(acc[1 + k], shifted)),
+                   kb.f(0.0));
+               Value slot = kb.addi(kb.muli(c, p.numPartials), p.partial);
+               kb.store(n, ws, slot);
+               kb.store(mean, ws, kb.addi(stride, slot));
+               kb.store(m2, ws, kb.addi(kb.muli(kb.idx(2), stride), slot));
+             }
+           });
+         });
+}
+
+// partial_grads_cl_<T>_<act>(z, dz, params, ws, C, R, G, Gt, L, tiles,
+//                            splits, rowsPerSplit, param)
+void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
+                                                   ActivationKind act,
+                                                   StringRef suffix) {
+  int64_t width = vectorWidth(storage);
+  kernel(("partial_grads_cl_" + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
+          index(), index(), index(), index(), index(), index(), index(),
+          f32()},
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
+                 channels = a[4], param = a[12];
+           ChannelsLastPlace p =
+               placeChannelsLast(kb, a.drop_front(4).take_front(8));
+           kb.ifThen(p.active, [&] {
+             Value c0 = kb.muli(p.group, kb.idx(width));
+             SmallVector<Value> inverseGamma, beta;
+             for (int64_t k = 0; k < width; ++k) {
+               Value c = kb.addi(c0, kb.idx(k));
+               inverseGamma.push_back(kb.load(params, c));
+               beta.push_back(kb.load(params, kb.addi(channels, c)));
+             }
+             SmallVector<Value> init(2 * width, kb.f(0));
+             SmallVector<Value> acc = kb.loop(
+                 p.rowBegin, p.rowEnd, p.rowStep, init,
+                 [&](Value r, ValueRange in) -> SmallVector<Value> {
+                   Value pos = kb.addi(kb.muli(r, channels), c0);
+                   SmallVector<Value> zs = kb.loadLanes(z, pos, width);
+                   SmallVector<Value> gs = kb.loadLanes(dz, pos, width);
+                   SmallVector<Value> out(in);
+                   for (int64_t k = 0; k < width; ++k) {
+                     auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
+                                               inverseGamma[k], beta[k]);
+                     out[k] = kb.addf(in[k], gy);
+                     out[width + k] = kb.addf(in[width + k], kb.mulf(gy, xHat));
+                   }
+                   return out;
+                 });
+             Value stride = kb.muli(channels, p.numPartials);
+             for (int64_t k = 0; k < width; ++k) {
+               Value c = kb.addi(c0, kb.idx(k));
+               Value slot = kb.addi(kb.muli(c, p.numPartials), p.partial);
+               kb.store(acc[k], ws, slot);
+               kb.store(acc[width + k], ws, kb.addi(stride, slot));
+             }
+           });
+         });
+}
+
 std::string typeSuffix(Type type) {
   if (type.isF16())
     return "f16";
@@ -890,6 +1050,7 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
     std::string t = typeSuffix(storage);
     buildPartialStats(storage, t);
     buildPartialStatsPlanar(storage, t);
+    buildPartialStatsChannelsLast(storage, t);
     for (ActivationKind act : activations) {
       std::string suffix = t + "_" + stringifyActivationKind(act).str();
       buildApply(storage, act, suffix);
@@ -899,6 +1060,7 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
         continue; // not invertible: no fused backward
       buildPartialGrads(storage, act, suffix);
       buildPartialGradsPlanar(storage, act, suffix);
+      buildPartialGradsChannelsLast(storage, act, suffix);
       buildApplyGrad(storage, act, suffix);
       for (bool channelsLast : {false, true})
         buildApplyGradVector(storage, act, suffix, channelsLast);
