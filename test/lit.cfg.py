@@ -2,6 +2,7 @@
 """lit configuration of the IABN regression suite."""
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -44,3 +45,28 @@ tools = [
     ToolSubst("%mlir_opt", config.mlir_opt),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests run only where a CUDA GPU, PyTorch with CUDA and the kernel
+# library are present (the GPU machine); elsewhere lit reports them as
+# UNSUPPORTED.
+import shutil
+import subprocess
+
+config.iabn_cuda_lib = os.path.join(config.iabn_lib_dir, "libiabn_cuda.so")
+config.substitutions.append(("%iabn_cuda_lib", config.iabn_cuda_lib))
+
+
+def _has_cuda_gpu():
+    if not os.path.exists(config.iabn_cuda_lib) or not shutil.which("nvidia-smi"):
+        return False
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import torch; assert torch.cuda.is_available()"],
+            capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+if _has_cuda_gpu():
+    config.available_features.add("cuda-gpu")
