@@ -30,19 +30,24 @@ DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 SLOPE = 0.01
 
 
-def timed(fn, iters=20, warmup=5):
+def timed(fn, iters=20, warmup=5, rounds=3):
+    """The lowest of `rounds` medians of `iters` timed calls (the machines
+    are shared and noisy: a round disturbed by a neighbour is discarded)."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(iters):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e-3)
-    return statistics.median(times)
+    medians = []
+    for _ in range(rounds):
+        times = []
+        for _ in range(iters):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) * 1e-3)
+        medians.append(statistics.median(times))
+    return min(medians)
 
 
 def copy_bandwidth():

@@ -262,8 +262,8 @@ struct Plan {
   /// C % width == 0; both need < 2^31 elements (32-bit index math).
   bool planar, channelsLast;
   /// Channels-last partial reductions: groups of `width` channels (G),
-  /// groups per tile (Gt), row lanes (L), tiles, row splits; partials per
-  /// channel Q = clSplits * L.
+  /// groups per tile (Gt), row lanes (L), tiles, row splits; one partial
+  /// per channel and split (the lanes are summed in the block).
   int64_t groups, groupsPerTile, lanes, tiles, clSplits, rowsPerSplit;
 };
 
@@ -310,10 +310,10 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
     plan.groupsPerTile = std::min<int64_t>(plan.groups, kBlock);
     plan.lanes = kBlock / plan.groupsPerTile;
     plan.tiles = (plan.groups + plan.groupsPerTile - 1) / plan.groupsPerTile;
-    // About four blocks per SM, at least 4 rows per lane.
+    // About two blocks per SM, at least 8 rows per lane.
     int64_t wantedSplits =
-        std::max<int64_t>(1, 4LL * multiprocessors / plan.tiles);
-    int64_t mostSplits = std::max<int64_t>(1, rows / (4 * plan.lanes));
+        std::max<int64_t>(1, 2LL * multiprocessors / plan.tiles);
+    int64_t mostSplits = std::max<int64_t>(1, rows / (8 * plan.lanes));
     plan.clSplits = std::min(wantedSplits, mostSplits);
     plan.rowsPerSplit = (rows + plan.clSplits - 1) / plan.clSplits;
   }
@@ -322,7 +322,7 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
 
 /// Partials per channel of the reduction kernels in use.
 int64_t numPartials(const Plan &plan, bool channelsLastPartials) {
-  return channelsLastPartials ? plan.clSplits * plan.lanes : plan.splits;
+  return channelsLastPartials ? plan.clSplits : plan.splits;
 }
 
 size_t workspaceFloats(const Plan &plan) {

@@ -283,9 +283,14 @@ private:
   /// and builds its body.
   void kernel(StringRef name, ArrayRef<Type> args, unsigned numScratch,
               function_ref<void(KernelBuilder &, ValueRange,
-                                ArrayRef<Value>)> body) {
+                                ArrayRef<Value>)> body,
+              ArrayRef<int64_t> extraScratchSizes = {}) {
     OpBuilder::InsertionGuard guard(b);
     SmallVector<Type> workgroup(numScratch, scratch());
+    for (int64_t size : extraScratchSizes)
+      workgroup.push_back(MemRefType::get(
+          {size}, f32(), AffineMap(),
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
     auto func = gpu::GPUFuncOp::create(b, loc, name,
                                        b.getFunctionType(args, {}), workgroup,
                                        TypeRange{});
@@ -888,8 +893,9 @@ void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
 //===----------------------------------------------------------------------===//
 // Channels-last partial reductions ([R][C] data, C % width == 0): threads
 // run along the channels (coalesced 16-byte loads), each owning `width`
-// channels and a lane of rows; every (split, row lane) writes its own
-// partial, so no block reduction is needed: partial q = split * L + lane.
+// channels and a lane of rows. Sums shifted by a per-channel pivot are
+// additive, so the row lanes of a block are summed through shared memory
+// and each block writes one partial per channel: partial q = split.
 //===----------------------------------------------------------------------===//
 
 /// Thread placement of the channels-last partial kernels: arguments
@@ -914,15 +920,8 @@ ChannelsLastPlace placeChannelsLast(KernelBuilder &kb, ValueRange a) {
                                        kb.ult(group, groups));
   Value rowBegin = kb.muli(split, rowsPerSplit);
   Value rowEnd = kb.minui(kb.addi(rowBegin, rowsPerSplit), rows);
-  return {group,
-          lane,
-          split,
-          active,
-          kb.addi(rowBegin, lane),
-          rowEnd,
-          lanes,
-          kb.addi(kb.muli(split, lanes), lane),
-          kb.muli(splits, lanes)};
+  return {group,   lane,   split,  active, kb.addi(rowBegin, lane),
+          rowEnd,  lanes,  split,  splits};
 }
 
 // partial_stats_cl_<T>(x, ws, C, R, G, Gt, L, tiles, splits, rowsPerSplit)
@@ -933,8 +932,9 @@ void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
   kernel(("partial_stats_cl_" + suffix).str(),
          {buf(storage), buf(f32()), index(), index(), index(), index(),
           index(), index(), index(), index()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
-           Value x = a[0], ws = a[1], channels = a[2];
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value x = a[0], ws = a[1], channels = a[2], groupsPerTile = a[5];
+           Value counts = scratch[0], sum1 = scratch[1], sum2 = scratch[2];
            ChannelsLastPlace p = placeChannelsLast(kb, a.drop_front(2));
            kb.ifThen(p.active, [&] {
              Value c0 = kb.muli(p.group, kb.idx(width));
@@ -958,6 +958,44 @@ void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
                    }
                    return out;
                  });
+             // Publish this thread's sums, then lane 0 of each channel
+             // group adds the other lanes' and writes the partial.
+             Value tid = kb.threadId();
+             kb.store(acc[0], counts, tid);
+             for (int64_t k = 0; k < width; ++k) {
+               Value at = kb.addi(kb.muli(tid, kb.idx(width)), kb.idx(k));
+               kb.store(acc[1 + k], sum1, at);
+               kb.store(acc[1 + width + k], sum2, at);
+             }
+             (void)pivots;
+           });
+           gpu::BarrierOp::create(kb.b, kb.loc);
+           Value isLeader = arith::AndIOp::create(
+               kb.b, kb.loc, p.active,
+               arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                     p.lane, kb.idx(0)));
+           kb.ifThen(isLeader, [&] {
+             Value tid = kb.threadId();
+             Value c0 = kb.muli(p.group, kb.idx(width));
+             SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
+             SmallVector<Value> init(1 + 2 * width, kb.f(0));
+             SmallVector<Value> acc = kb.loop(
+                 kb.idx(0), p.rowStep, kb.idx(1), init,
+                 [&](Value l, ValueRange in) -> SmallVector<Value> {
+                   Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
+                   SmallVector<Value> out{kb.addf(in[0], kb.load(counts, t))};
+                   for (int64_t k = 0; k < width; ++k)
+                     out.push_back(kb.addf(
+                         in[1 + k],
+                         kb.load(sum1, kb.addi(kb.muli(t, kb.idx(width)),
+                                               kb.idx(k)))));
+                   for (int64_t k = 0; k < width; ++k)
+                     out.push_back(kb.addf(
+                         in[1 + width + k],
+                         kb.load(sum2, kb.addi(kb.muli(t, kb.idx(width)),
+                                               kb.idx(k)))));
+                   return out;
+                 });
              Value n = acc[0];
              Value safeN = kb.maxf(n, kb.f(1.0));
              Value nonEmpty = arith::CmpFOp::create(
@@ -977,7 +1015,8 @@ void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
                kb.store(m2, ws, kb.addi(kb.muli(kb.idx(2), stride), slot));
              }
            });
-         });
+         },
+         {kBlockSize, kBlockSize * width, kBlockSize * width});
 }
 
 // partial_grads_cl_<T>_<act>(z, dz, params, ws, C, R, G, Gt, L, tiles,
@@ -990,9 +1029,10 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
          {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
           index(), index(), index(), index(), index(), index(), index(),
           f32()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
            Value z = a[0], dz = a[1], params = a[2], ws = a[3],
-                 channels = a[4], param = a[12];
+                 channels = a[4], groupsPerTile = a[7], param = a[12];
+           Value sumG = scratch[0], sumGX = scratch[1];
            ChannelsLastPlace p =
                placeChannelsLast(kb, a.drop_front(4).take_front(8));
            kb.ifThen(p.active, [&] {
@@ -1019,6 +1059,35 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
                    }
                    return out;
                  });
+             Value tid = kb.threadId();
+             for (int64_t k = 0; k < width; ++k) {
+               Value at = kb.addi(kb.muli(tid, kb.idx(width)), kb.idx(k));
+               kb.store(acc[k], sumG, at);
+               kb.store(acc[width + k], sumGX, at);
+             }
+           });
+           gpu::BarrierOp::create(kb.b, kb.loc);
+           Value isLeader = arith::AndIOp::create(
+               kb.b, kb.loc, p.active,
+               arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                     p.lane, kb.idx(0)));
+           kb.ifThen(isLeader, [&] {
+             Value tid = kb.threadId();
+             Value c0 = kb.muli(p.group, kb.idx(width));
+             SmallVector<Value> init(2 * width, kb.f(0));
+             SmallVector<Value> acc = kb.loop(
+                 kb.idx(0), p.rowStep, kb.idx(1), init,
+                 [&](Value l, ValueRange in) -> SmallVector<Value> {
+                   Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
+                   SmallVector<Value> out(in);
+                   for (int64_t k = 0; k < width; ++k) {
+                     Value at = kb.addi(kb.muli(t, kb.idx(width)), kb.idx(k));
+                     out[k] = kb.addf(in[k], kb.load(sumG, at));
+                     out[width + k] = kb.addf(in[width + k],
+                                              kb.load(sumGX, at));
+                   }
+                   return out;
+                 });
              Value stride = kb.muli(channels, p.numPartials);
              for (int64_t k = 0; k < width; ++k) {
                Value c = kb.addi(c0, kb.idx(k));
@@ -1027,7 +1096,8 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
                kb.store(acc[width + k], ws, kb.addi(stride, slot));
              }
            });
-         });
+         },
+         {kBlockSize * width, kBlockSize * width});
 }
 
 std::string typeSuffix(Type type) {
