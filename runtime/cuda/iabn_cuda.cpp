@@ -310,9 +310,10 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
     plan.groupsPerTile = std::min<int64_t>(plan.groups, kBlock);
     plan.lanes = kBlock / plan.groupsPerTile;
     plan.tiles = (plan.groups + plan.groupsPerTile - 1) / plan.groupsPerTile;
-    // About two blocks per SM, at least 8 rows per lane.
+    // About eight blocks per SM (enough loads in flight), at least 8 rows
+    // per lane.
     int64_t wantedSplits =
-        std::max<int64_t>(1, 2LL * multiprocessors / plan.tiles);
+        std::max<int64_t>(1, 8LL * multiprocessors / plan.tiles);
     int64_t mostSplits = std::max<int64_t>(1, rows / (8 * plan.lanes));
     plan.clSplits = std::min(wantedSplits, mostSplits);
     plan.rowsPerSplit = (rows + plan.clSplits - 1) / plan.clSplits;
@@ -394,7 +395,7 @@ elementwiseVariant(const Plan &plan, std::initializer_list<const void *> ptrs) {
 iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
                         const void *x, void *z, const float *params,
                         const iabn_options *options, void *stream) {
-  auto [variant, items] = elementwiseVariant(plan, {x, z});
+  auto [variant, items] = elementwiseVariant(plan, {x, z, params});
   Args apply;
   apply.buffer(x, plan.total);
   apply.buffer(z, plan.total);
@@ -664,7 +665,7 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
                  stream))
     return s;
 
-  auto [variant, items] = elementwiseVariant(plan, {z, dz, dx});
+  auto [variant, items] = elementwiseVariant(plan, {z, dz, dx, params});
   Args apply;
   apply.buffer(z, plan.total);
   apply.buffer(dz, plan.total);

@@ -700,14 +700,24 @@ void LibraryBuilder::buildApplyVector(Type storage, ActivationKind act,
                      Value c0 = channelOf(kb, i, channels, inner,
                                           channelsLast);
                      SmallVector<Value> xs = kb.loadLanes(x, i, width);
+                     // Per-channel values: one channel for planar data, or
+                     // `width` consecutive channels (vector loads) for
+                     // channels-last data.
+                     auto perChannel = [&](Value offset) {
+                       Value at = kb.addi(offset, c0);
+                       return channelsLast
+                                  ? kb.loadLanes(params, at, width)
+                                  : SmallVector<Value>(width,
+                                                       kb.load(params, at));
+                     };
+                     SmallVector<Value> means = perChannel(kb.idx(0));
+                     SmallVector<Value> scales = perChannel(channels);
+                     SmallVector<Value> shifts = perChannel(twoC);
                      SmallVector<Value> zs;
                      for (int64_t k = 0; k < width; ++k) {
-                       Value c = channelsLast ? kb.addi(c0, kb.idx(k)) : c0;
-                       Value mean = kb.load(params, c);
-                       Value scale = kb.load(params, kb.addi(channels, c));
-                       Value shift = kb.load(params, kb.addi(twoC, c));
                        Value y = kb.addf(
-                           kb.mulf(kb.subf(xs[k], mean), scale), shift);
+                           kb.mulf(kb.subf(xs[k], means[k]), scales[k]),
+                           shifts[k]);
                        zs.push_back(emitActivation(kb.b, kb.loc, act, param,
                                                    y));
                      }
@@ -739,19 +749,23 @@ void LibraryBuilder::buildApplyGradVector(Type storage, ActivationKind act,
                                           channelsLast);
                      SmallVector<Value> zs = kb.loadLanes(z, i, width);
                      SmallVector<Value> gs = kb.loadLanes(dz, i, width);
+                     SmallVector<SmallVector<Value>> slots;
+                     for (int64_t slot = 0; slot < 5; ++slot) {
+                       Value at = kb.addi(
+                           kb.muli(kb.idx(slot), channels), c0);
+                       slots.push_back(
+                           channelsLast
+                               ? kb.loadLanes(params, at, width)
+                               : SmallVector<Value>(width,
+                                                    kb.load(params, at)));
+                     }
                      SmallVector<Value> out;
                      for (int64_t k = 0; k < width; ++k) {
-                       Value c = channelsLast ? kb.addi(c0, kb.idx(k)) : c0;
-                       auto at = [&](int64_t slot) {
-                         return kb.load(
-                             params,
-                             kb.addi(kb.muli(kb.idx(slot), channels), c));
-                       };
                        auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
-                                                 at(0), at(1));
-                       Value t =
-                           kb.subf(kb.subf(gy, at(3)), kb.mulf(xHat, at(4)));
-                       out.push_back(kb.mulf(at(2), t));
+                                                 slots[0][k], slots[1][k]);
+                       Value t = kb.subf(kb.subf(gy, slots[3][k]),
+                                         kb.mulf(xHat, slots[4][k]));
+                       out.push_back(kb.mulf(slots[2][k], t));
                      }
                      kb.storeLanes(out, dx, i);
                      return {};
