@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -319,11 +320,23 @@ void MemoryReportPass::runOnOperation() {
   for (auto func : getOperation().getOps<FunctionOpInterface>())
     if (!func.isExternal())
       reports.push_back(analyze(func));
+  std::error_code error;
+  std::unique_ptr<llvm::raw_fd_ostream> file;
+  if (outputFile != "-") {
+    file = std::make_unique<llvm::raw_fd_ostream>(outputFile, error,
+                                                  llvm::sys::fs::OF_Append);
+    if (error) {
+      getOperation().emitError("iabn-memory-report: cannot open '")
+          << outputFile << "': " << error.message();
+      return signalPassFailure();
+    }
+  }
+  raw_ostream &os = file ? static_cast<raw_ostream &>(*file) : llvm::outs();
   if (json)
-    printJson(llvm::outs(), label, reports);
+    printJson(os, label, reports);
   else
-    printText(llvm::outs(), label, reports);
-  llvm::outs().flush();
+    printText(os, label, reports);
+  os.flush();
   markAllAnalysesPreserved();
 }
 

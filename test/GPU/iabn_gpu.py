@@ -1,109 +1,11 @@
-"""ctypes bindings of libiabn_cuda.so (runtime/cuda/iabn_cuda.h) for tests
-and benchmarks, on torch CUDA tensors."""
+"""The ctypes bindings of libiabn_cuda.so live in the package
+(python/iabn/torch/_cuda.py); tests and benchmarks import them from there."""
 
-import ctypes
 import os
+import sys
 
-import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "python"))
 
-DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
-ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "elu": 3}
-GAMMA_MODES = {"sign_clamp": 0, "abs_plus_eps": 1}
-
-
-class Layout(ctypes.Structure):
-    _fields_ = [("dtype", ctypes.c_int), ("outer", ctypes.c_int64),
-                ("channels", ctypes.c_int64), ("inner", ctypes.c_int64)]
-
-
-class Options(ctypes.Structure):
-    _fields_ = [("activation", ctypes.c_int), ("activation_param",
-                                                 ctypes.c_float),
-                ("gamma_mode", ctypes.c_int), ("epsilon", ctypes.c_float)]
-
-
-def load(path=None):
-    path = path or os.environ.get("IABN_CUDA_LIB", "build/lib/libiabn_cuda.so")
-    lib = ctypes.CDLL(path)
-    lib.iabn_last_error.restype = ctypes.c_char_p
-    lib.iabn_workspace_size.restype = ctypes.c_size_t
-    lib.iabn_workspace_size.argtypes = [ctypes.POINTER(Layout)]
-    p = ctypes.c_void_p
-    lib.iabn_forward_train.argtypes = [
-        ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
-        p, ctypes.c_float, p, ctypes.c_size_t, p]
-    lib.iabn_forward_inference.argtypes = [
-        ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
-        ctypes.c_size_t, p]
-    lib.iabn_backward.argtypes = [
-        ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
-        p, p, ctypes.c_size_t, p]
-    for fn in (lib.iabn_forward_train, lib.iabn_forward_inference,
-               lib.iabn_backward):
-        fn.restype = ctypes.c_int
-    return lib
-
-
-def layout_of(x, channels_last):
-    """[outer][C][inner] of a 4-d NCHW-logical tensor stored NCHW or NHWC,
-    or of a 2-d (N, C) tensor."""
-    if x.dim() == 2:
-        return Layout(DTYPES[x.dtype], x.shape[0], x.shape[1], 1)
-    n, c, h, w = x.shape
-    if channels_last:
-        return Layout(DTYPES[x.dtype], n * h * w, c, 1)
-    return Layout(DTYPES[x.dtype], n, c, h * w)
-
-
-def ptr(t):
-    return ctypes.c_void_p(t.data_ptr()) if t is not None else None
-
-
-class Error(RuntimeError):
-    pass
-
-
-class Kernels:
-    def __init__(self, path=None):
-        self.lib = load(path)
-
-    def _check(self, status):
-        if status != 0:
-            raise Error(f"iabn status {status}: "
-                        f"{self.lib.iabn_last_error().decode()}")
-
-    def workspace(self, layout, device):
-        size = self.lib.iabn_workspace_size(ctypes.byref(layout))
-        return torch.empty(max(size, 4) // 4, dtype=torch.float32,
-                           device=device)
-
-    def stream(self):
-        return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
-
-    def forward_train(self, layout, options, x, z, gamma, beta, mean, var,
-                      running_mean=None, running_var=None, factor=0.1,
-                      workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, x.device)
-        self._check(self.lib.iabn_forward_train(
-            ctypes.byref(layout), ctypes.byref(options), ptr(x), ptr(z),
-            ptr(gamma), ptr(beta), ptr(mean), ptr(var), ptr(running_mean),
-            ptr(running_var), factor, ptr(ws), ws.numel() * 4, self.stream()))
-
-    def forward_inference(self, layout, options, x, z, gamma, beta,
-                          running_mean, running_var, workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, x.device)
-        self._check(self.lib.iabn_forward_inference(
-            ctypes.byref(layout), ctypes.byref(options), ptr(x), ptr(z),
-            ptr(gamma), ptr(beta), ptr(running_mean), ptr(running_var),
-            ptr(ws), ws.numel() * 4, self.stream()))
-
-    def backward(self, layout, options, z, dz, dx, gamma, beta, var, dgamma,
-                 dbeta, workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, z.device)
-        self._check(self.lib.iabn_backward(
-            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
-            ptr(dx), ptr(gamma), ptr(beta), ptr(var), ptr(dgamma),
-            ptr(dbeta), ptr(ws), ws.numel() * 4, self.stream()))
+from iabn.torch._cuda import *  # noqa: E402,F401,F403
+from iabn.torch._cuda import Error, Kernels, Layout, Options  # noqa: E402,F401

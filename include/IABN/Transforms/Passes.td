@@ -79,6 +79,8 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
            "print JSON instead of text">,
     Option<"label", "label", "std::string", /*default=*/"\"\"",
            "a label printed with the report (e.g. before/after)">,
+    Option<"outputFile", "output-file", "std::string", /*default=*/"\"-\"",
+           "where to write the report (- for stdout); appends">,
   ];
 }
 

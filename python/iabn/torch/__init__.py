@@ -1,0 +1,7 @@
+"""PyTorch layers of IABN: ``InPlaceABN`` (in-place, saves only z),
+``ABN`` (standard BN + activation) and the functional ``inplace_abn``."""
+
+from .functional import inplace_abn
+from .nn import ABN, InPlaceABN
+
+__all__ = ["ABN", "InPlaceABN", "inplace_abn"]

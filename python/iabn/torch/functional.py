@@ -1,0 +1,229 @@
+"""The InPlace-ABN autograd function.
+
+Forward: z = phi(gamma_hat * x_hat + beta), written over x (the input is
+marked dirty). Backward from z alone: y = phi^-1(z), g_y = dz * phi'(z),
+x_hat = (y - beta) / gamma_hat; dbeta = sum g_y, dgamma_hat = sum g_y x_hat,
+dx = gamma_hat * rstd * (g_y - dbeta / m - x_hat * dgamma_hat / m).
+
+CUDA tensors (f32, f16, bf16; contiguous or channels_last) run on the
+compiler-generated kernels of libiabn_cuda.so, on torch's current stream;
+everything else runs the same math in torch (f32, or f64 for f64 data).
+"""
+
+import torch
+
+from . import _cuda
+
+INVERTIBLE = ("identity", "leaky_relu", "elu")
+
+
+def check_activation(activation, param):
+    if activation == "relu":
+        raise ValueError("InPlaceABN needs an invertible activation: relu is "
+                         "not (use leaky_relu with a small slope, or ABN)")
+    if activation not in INVERTIBLE:
+        raise ValueError(f"unknown activation {activation!r}; expected one of "
+                         f"{', '.join(INVERTIBLE)}")
+    if activation != "identity" and not param > 0:
+        raise ValueError(f"{activation} needs activation_param > 0 to be "
+                         f"invertible, got {param}")
+
+
+def gamma_hat(weight, mode, eps):
+    if mode == "abs_plus_eps":
+        return weight.abs() + eps
+    clamped = weight.abs().clamp(min=eps)
+    return torch.where(weight < 0, -clamped, clamped)
+
+
+def _activation(y, activation, p):
+    if activation == "identity":
+        return y
+    if activation == "leaky_relu":
+        return torch.where(y >= 0, y, y * p)
+    return torch.where(y >= 0, y, torch.expm1(y.clamp(max=0)) * p)
+
+
+def _inverse(z, activation, p):
+    if activation == "identity":
+        return z
+    if activation == "leaky_relu":
+        return torch.where(z >= 0, z, z / p)
+    tiny = 2.0 ** -52 if z.dtype == torch.float64 else 2.0 ** -23
+    return torch.where(z >= 0, z, torch.log1p((z / p).clamp(min=-1 + tiny)))
+
+
+def _derivative(z, activation, p):
+    if activation == "identity":
+        return torch.ones_like(z)
+    if activation == "leaky_relu":
+        return torch.where(z > 0, torch.ones_like(z), torch.full_like(z, p))
+    return torch.where(z > 0, torch.ones_like(z), z + p)
+
+
+_KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _kernel_layout(x):
+    """The [outer][C][inner] layout of x for the GPU kernels, or None when
+    they do not apply (CPU, f64, other memory formats)."""
+    if not x.is_cuda or x.dtype not in _KERNEL_DTYPES:
+        return None
+    if _cuda_kernels() is None:
+        return None
+    if x.is_contiguous():
+        inner = x[0, 0].numel() if x.dim() > 2 else 1
+        return _cuda.Layout(_cuda.DTYPES[x.dtype], x.shape[0], x.shape[1],
+                            inner)
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return _cuda.layout_of(x, True)
+    return None
+
+
+_kernels = []
+
+
+def _cuda_kernels():
+    if not _kernels:
+        try:
+            _kernels.append(_cuda.Kernels())
+        except OSError:
+            _kernels.append(None)
+    return _kernels[0]
+
+
+def _shape(x):
+    return [1, -1] + [1] * (x.dim() - 2)
+
+
+class InPlaceABNFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training,
+                factor, eps, activation, param, gamma_mode):
+        c = x.shape[1]
+        m = x.numel() // c
+        if training and m < 2:
+            raise ValueError("Expected more than 1 value per channel when "
+                             f"training, got input size {list(x.shape)}")
+        layout = _kernel_layout(x)
+        dims = [0] + list(range(2, x.dim()))
+        if layout is not None:
+            k = _cuda_kernels()
+            opts = _cuda.Options(_cuda.ACTIVATIONS[activation], float(param),
+                                 _cuda.GAMMA_MODES[gamma_mode], float(eps))
+            w = None if weight is None else weight.detach().float().contiguous()
+            b = None if bias is None else bias.detach().float().contiguous()
+            if training:
+                mean = torch.empty(c, device=x.device)
+                var = torch.empty(c, device=x.device)
+                k.forward_train(layout, opts, x, x, w, b, mean, var,
+                                running_mean, running_var, float(factor))
+            else:
+                var = running_var.float()
+                k.forward_inference(layout, opts, x, x, w, b,
+                                    running_mean.float(), var)
+        else:
+            compute = torch.float64 if x.dtype == torch.float64 \
+                else torch.float32
+            xc = x.detach().to(compute)
+            if training:
+                mean = xc.mean(dims)
+                var = ((xc - mean.view(_shape(x))) ** 2).mean(dims)
+                if running_mean is not None:
+                    with torch.no_grad():
+                        running_mean.mul_(1 - factor).add_(
+                            mean.to(running_mean.dtype), alpha=factor)
+                        running_var.mul_(1 - factor).add_(
+                            (var * m / (m - 1)).to(running_var.dtype),
+                            alpha=factor)
+            else:
+                mean, var = running_mean.to(compute), running_var.to(compute)
+            g = gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
+                if weight is not None else torch.ones(c, dtype=compute,
+                                                      device=x.device)
+            b = bias.detach().to(compute) if bias is not None else \
+                torch.zeros(c, dtype=compute, device=x.device)
+            scale = g * torch.rsqrt(var + eps)
+            y = (xc - mean.view(_shape(x))) * scale.view(_shape(x)) + \
+                b.view(_shape(x))
+            with torch.no_grad():
+                x.copy_(_activation(y, activation, param))
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x, weight, bias, var)
+        ctx.config = (training, eps, activation, param, gamma_mode, layout)
+        return x
+
+    @staticmethod
+    def backward(ctx, dz):
+        z, weight, bias, var = ctx.saved_tensors
+        training, eps, activation, param, gamma_mode, layout = ctx.config
+        c = z.shape[1]
+        if layout is not None and training:
+            k = _cuda_kernels()
+            opts = _cuda.Options(_cuda.ACTIVATIONS[activation], float(param),
+                                 _cuda.GAMMA_MODES[gamma_mode], float(eps))
+            w = None if weight is None else weight.detach().float().contiguous()
+            b = None if bias is None else bias.detach().float().contiguous()
+            channels_last = z.dim() == 4 and not z.is_contiguous()
+            dz = dz.to(z.dtype).contiguous(
+                memory_format=torch.channels_last if channels_last
+                else torch.contiguous_format)
+            # dx gets its own buffer: autograd may still need dz elsewhere.
+            dx = torch.empty_like(z)
+            dgamma = torch.empty(c, device=z.device)
+            dbeta = torch.empty(c, device=z.device)
+            k.backward(layout, opts, z, dz, dx, w, b, var.float(), dgamma,
+                       dbeta)
+        else:
+            compute = torch.float64 if z.dtype == torch.float64 \
+                else torch.float32
+            zc, g = z.detach().to(compute), dz.to(compute)
+            shape = _shape(z)
+            dims = [0] + list(range(2, z.dim()))
+            m = z.numel() // c
+            gh = gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
+                if weight is not None else torch.ones(c, dtype=compute,
+                                                      device=z.device)
+            b = bias.detach().to(compute) if bias is not None else \
+                torch.zeros(c, dtype=compute, device=z.device)
+            rstd = torch.rsqrt(var.to(compute) + eps)
+            gy = g * _derivative(zc, activation, param)
+            xhat = (_inverse(zc, activation, param) - b.view(shape)) / \
+                gh.view(shape)
+            dbeta = gy.sum(dims)
+            dgamma = (gy * xhat).sum(dims)
+            coef = (gh * rstd).view(shape)
+            if training:
+                dx = coef * (gy - dbeta.view(shape) / m -
+                             xhat * dgamma.view(shape) / m)
+            else:
+                dx = coef * gy
+            dx = dx.to(z.dtype)
+        if weight is not None and gamma_mode == "abs_plus_eps":
+            dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
+                                          1.0).to(dgamma.dtype)
+        dweight = dgamma.to(weight.dtype) if weight is not None and \
+            ctx.needs_input_grad[1] else None
+        dbias = dbeta.to(bias.dtype) if bias is not None and \
+            ctx.needs_input_grad[2] else None
+        return (dx, dweight, dbias, None, None, None, None, None, None, None,
+                None)
+
+
+def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
+                training=True, momentum=0.1, eps=1e-5,
+                activation="leaky_relu", activation_param=0.01,
+                gamma_mode="sign_clamp"):
+    """Functional InPlace-ABN: overwrites and returns x. `momentum` is the
+    running-statistics factor (PyTorch's convention)."""
+    check_activation(activation, activation_param)
+    if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
+        raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps, got "
+                         f"{gamma_mode!r}")
+    if x.dim() < 2:
+        raise ValueError(f"expected an input of rank >= 2, got {x.dim()}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("evaluation mode needs running statistics")
+    return InPlaceABNFunction.apply(x, weight, bias, running_mean,
+                                    running_var, training, momentum, eps,
+                                    activation, activation_param, gamma_mode)

@@ -1,0 +1,111 @@
+"""Modules with the official inplace_abn package's constructor arguments, so
+that code switches by changing an import. With gamma_mode="sign_clamp"
+(default) the parameters and buffers are those of nn.BatchNorm2d (weight,
+bias, running_mean, running_var, num_batches_tracked): state_dicts load in
+both directions."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .functional import check_activation, inplace_abn
+
+
+class ABN(nn.Module):
+    """Standard BatchNorm followed by an activation (not in place): the
+    reference InPlaceABN replaces, also for activations it cannot invert."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, activation="leaky_relu",
+                 activation_param=0.01):
+        super().__init__()
+        if activation not in ("identity", "relu", "leaky_relu", "elu"):
+            raise ValueError(f"unknown activation {activation!r}")
+        self.num_features = num_features
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.activation, self.activation_param = activation, activation_param
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(num_features))
+            self.register_buffer("running_var", torch.ones(num_features))
+            self.register_buffer("num_batches_tracked",
+                                 torch.tensor(0, dtype=torch.long))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def _factor(self):
+        """Running-statistics factor (counts this batch), as BatchNorm."""
+        if not (self.training and self.track_running_stats):
+            return 0.0
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:  # cumulative moving average
+            return 1.0 / float(self.num_batches_tracked)
+        return self.momentum
+
+    def _check_input(self, x):
+        if x.dim() < 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"expected an input with {self.num_features} "
+                             f"channels in dimension 1, got shape "
+                             f"{list(x.shape)}")
+
+    def forward(self, x):
+        self._check_input(x)
+        factor = self._factor()
+        use_batch = self.training or not self.track_running_stats
+        y = F.batch_norm(x, self.running_mean if not use_batch or
+                         self.track_running_stats else None,
+                         self.running_var if not use_batch or
+                         self.track_running_stats else None,
+                         self.weight, self.bias, use_batch, factor, self.eps)
+        if self.activation == "relu":
+            return F.relu(y)
+        if self.activation == "leaky_relu":
+            return F.leaky_relu(y, self.activation_param)
+        if self.activation == "elu":
+            return F.elu(y, self.activation_param)
+        return y
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum="
+                f"{self.momentum}, affine={self.affine}, activation="
+                f"{self.activation}[{self.activation_param}]")
+
+
+class InPlaceABN(ABN):
+    """In-Place Activated BatchNorm: writes z over its input and saves only z
+    for the backward. Needs an invertible activation (identity, leaky_relu
+    with slope > 0, elu with alpha > 0). gamma_mode: "sign_clamp" (default,
+    equal to BatchNorm whenever |gamma| >= eps) or "abs_plus_eps" (the
+    official library's |gamma| + eps, for its checkpoints)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, activation="leaky_relu",
+                 activation_param=0.01, gamma_mode="sign_clamp"):
+        check_activation(activation, activation_param)
+        if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
+            raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps,"
+                             f" got {gamma_mode!r}")
+        super().__init__(num_features, eps, momentum, affine,
+                         track_running_stats, activation, activation_param)
+        self.gamma_mode = gamma_mode
+
+    def forward(self, x):
+        self._check_input(x)
+        factor = self._factor()
+        use_batch = self.training or not self.track_running_stats
+        return inplace_abn(
+            x, self.weight, self.bias,
+            self.running_mean if self.track_running_stats else None,
+            self.running_var if self.track_running_stats else None,
+            training=use_batch, momentum=factor, eps=self.eps,
+            activation=self.activation,
+            activation_param=self.activation_param,
+            gamma_mode=self.gamma_mode)

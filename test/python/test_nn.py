@@ -1,0 +1,129 @@
+"""iabn.torch on the CPU: InPlaceABN against nn.BatchNorm2d + activation."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from iabn.torch import ABN, InPlaceABN, inplace_abn
+
+ACTS = [("leaky_relu", 0.01), ("elu", 0.7), ("identity", 0.0)]
+
+
+def reference(act, p):
+    return {"leaky_relu": lambda t: F.leaky_relu(t, p),
+            "elu": lambda t: F.elu(t, p), "identity": lambda t: t}[act]
+
+
+def pair(act, p, channels=3, **kwargs):
+    m = InPlaceABN(channels, activation=act, activation_param=p,
+                   **kwargs).double()
+    bn = torch.nn.BatchNorm2d(channels, momentum=kwargs.get("momentum", 0.1)
+                              ).double()
+    with torch.no_grad():
+        m.weight.copy_(torch.linspace(-1.5, 2.0, channels))
+        m.bias.copy_(torch.linspace(-0.3, 0.4, channels))
+    bn.load_state_dict(m.state_dict())
+    return m, bn
+
+
+@pytest.mark.parametrize("act,p", ACTS)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_matches_batchnorm(act, p, channels_last):
+    torch.manual_seed(0)
+    m, bn = pair(act, p)
+    x0 = torch.randn(4, 3, 5, 6, dtype=torch.float64) * 2 + 0.5
+    if channels_last:
+        x0 = x0.contiguous(memory_format=torch.channels_last)
+    xa = x0.clone().requires_grad_()
+    xb = x0.clone().requires_grad_()
+    za = m(xa * 1.0)
+    zb = reference(act, p)(bn(xb))
+    dz = torch.randn_like(za)
+    ga = torch.autograd.grad(za, [xa, m.weight, m.bias], dz)
+    gb = torch.autograd.grad(zb, [xb, bn.weight, bn.bias], dz)
+    assert torch.allclose(za, zb, atol=1e-12)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-10)
+    assert torch.allclose(m.running_mean, bn.running_mean, atol=1e-14)
+    assert torch.allclose(m.running_var, bn.running_var, atol=1e-14)
+
+
+def test_writes_in_place_and_saves_only_z():
+    m = InPlaceABN(3).double()
+    x = torch.randn(4, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    h = x * 1.0
+    version = h._version
+    z = m(h)
+    assert z.data_ptr() == h.data_ptr()
+    assert h._version > version
+    z.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_cumulative_average_and_eval():
+    torch.manual_seed(1)
+    m, bn = pair("leaky_relu", 0.01, momentum=None)
+    for _ in range(3):
+        x = torch.randn(8, 3, 2, 2, dtype=torch.float64)
+        m(x.clone())
+        bn(x.clone())
+    assert int(m.num_batches_tracked) == 3
+    assert torch.allclose(m.running_mean, bn.running_mean, atol=1e-14)
+    assert torch.allclose(m.running_var, bn.running_var, atol=1e-14)
+    m.eval()
+    bn.eval()
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    assert torch.allclose(m(x.clone()), F.leaky_relu(bn(x), 0.01),
+                          atol=1e-12)
+
+
+def test_state_dict_round_trip_with_batchnorm():
+    bn = torch.nn.BatchNorm2d(5)
+    with torch.no_grad():
+        bn.weight.uniform_(-2, 2)
+        bn.running_var.uniform_(0.5, 2)
+    m = InPlaceABN(5)
+    m.load_state_dict(bn.state_dict())
+    bn2 = torch.nn.BatchNorm2d(5)
+    bn2.load_state_dict(m.state_dict())
+    for key, value in bn.state_dict().items():
+        assert torch.equal(value, bn2.state_dict()[key])
+
+
+def test_small_gamma_modes():
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    w = torch.tensor([0.0, -1e-7], dtype=torch.float64)
+    b = torch.zeros(2, dtype=torch.float64)
+    for mode in ("sign_clamp", "abs_plus_eps"):
+        z = inplace_abn(x.clone(), w, b, gamma_mode=mode,
+                        activation="identity")
+        assert torch.isfinite(z).all()
+
+
+def test_bfloat16_and_half_on_cpu():
+    torch.manual_seed(2)
+    x = torch.randn(8, 4, 3, 3)
+    for dtype in (torch.bfloat16, torch.float16):
+        m = InPlaceABN(4)
+        z = m(x.to(dtype).clone())
+        assert z.dtype == dtype
+        ref = F.leaky_relu(torch.nn.BatchNorm2d(4)(x.to(dtype).float()), 0.01)
+        assert (z.float() - ref).abs().max() < 5e-2
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="relu is not"):
+        InPlaceABN(3, activation="relu")
+    with pytest.raises(ValueError, match="activation_param > 0"):
+        InPlaceABN(3, activation="leaky_relu", activation_param=0.0)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        InPlaceABN(3)(torch.randn(1, 3))
+    with pytest.raises(ValueError, match="3 channels"):
+        InPlaceABN(3)(torch.randn(2, 4, 2, 2))
+    with pytest.raises(ValueError, match="gamma_mode"):
+        InPlaceABN(3, gamma_mode="abs")
+
+
+def test_abn_supports_relu():
+    m = ABN(3, activation="relu")
+    assert (m(torch.randn(4, 3, 2, 2)) >= 0).all()
