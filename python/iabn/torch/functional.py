@@ -81,6 +81,18 @@ def _kernel_layout(x):
 
 
 _kernels = []
+_workspaces = {}
+
+
+def _workspace(k, layout, device):
+    """A cached workspace per (device, layout): the kernels run in stream
+    order, so reusing it across calls on one stream is safe."""
+    key = (str(device), layout.dtype, layout.outer, layout.channels,
+           layout.inner)
+    ws = _workspaces.get(key)
+    if ws is None:
+        ws = _workspaces[key] = k.workspace(layout, device)
+    return ws
 
 
 def _cuda_kernels():
@@ -117,11 +129,13 @@ class InPlaceABNFunction(torch.autograd.Function):
                 mean = torch.empty(c, device=x.device)
                 var = torch.empty(c, device=x.device)
                 k.forward_train(layout, opts, x, x, w, b, mean, var,
-                                running_mean, running_var, float(factor))
+                                running_mean, running_var, float(factor),
+                                workspace=_workspace(k, layout, x.device))
             else:
                 var = running_var.float()
                 k.forward_inference(layout, opts, x, x, w, b,
-                                    running_mean.float(), var)
+                                    running_mean.float(), var,
+                                    workspace=_workspace(k, layout, x.device))
         else:
             compute = torch.float64 if x.dtype == torch.float64 \
                 else torch.float32
@@ -173,7 +187,7 @@ class InPlaceABNFunction(torch.autograd.Function):
             dgamma = torch.empty(c, device=z.device)
             dbeta = torch.empty(c, device=z.device)
             k.backward(layout, opts, z, dz, dx, w, b, var.float(), dgamma,
-                       dbeta)
+                       dbeta, workspace=_workspace(k, layout, z.device))
         else:
             compute = torch.float64 if z.dtype == torch.float64 \
                 else torch.float32
