@@ -1,0 +1,301 @@
+"""Import a PyTorch model's training step into IABN IR.
+
+The joint forward+backward graph is traced with make_fx (the aten-level
+graph AOTAutograd works on): batch-norm and activation ops and their
+backward ops become iabn ops; every other aten op becomes a call to a
+private function declaration with the right tensor types (a conservative
+stand-in: the passes assume it reads all its operands). The incoming
+gradient is the argument marked {iabn.gradient}.
+
+    ir = export_training_step(model, torch.randn(2, 3, 32, 32))
+    result = iabn.compiler.inplace_abn(ir)
+
+Runs on the CPU with real (small) example tensors; shapes scale with them.
+"""
+
+import operator
+
+import torch
+from torch.fx import Interpreter
+from torch.fx.experimental.proxy_tensor import make_fx
+
+_DTYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
+           torch.float64: "f64", torch.int64: "i64", torch.int32: "i32",
+           torch.bool: "i1", torch.uint8: "i8", torch.int8: "i8"}
+
+
+def _functional_call(model, tensors, args):
+    try:
+        from torch.func import functional_call
+    except ImportError:  # torch < 2.0
+        from torch.nn.utils.stateless import functional_call
+    return functional_call(model, tensors, args)
+
+
+def _float(value):
+    return f"{float(value):.17e}"
+
+
+def _type(t):
+    if t.dtype not in _DTYPES:
+        raise NotImplementedError(f"unsupported dtype {t.dtype}")
+    dims = "x".join(str(d) for d in t.shape)
+    return f"tensor<{dims}x{_DTYPES[t.dtype]}>" if t.dim() else \
+        f"tensor<{_DTYPES[t.dtype]}>"
+
+
+class _Recorder(Interpreter):
+    """Runs the traced graph on the example tensors and records each node's
+    value (for the tensor types)."""
+
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.values = {}
+
+    def run_node(self, n):
+        result = super().run_node(n)
+        self.values[n] = result
+        return result
+
+
+def _name(target):
+    text = str(target)
+    return "aten_" + "".join(c if c.isalnum() else "_" for c in text.replace(
+        "aten.", "")).strip("_")
+
+
+class _Emitter:
+    def __init__(self, gm, values):
+        self.gm, self.values = gm, values
+        self.ssa = {}         # (node, index or None) -> "%name"
+        self.var_of = {}      # native_batch_norm node -> its variance value
+        self.lines = []
+        self.decls = {}
+        self.counter = 0
+
+    def fresh(self):
+        self.counter += 1
+        return f"%v{self.counter}"
+
+    def value(self, arg):
+        """The SSA value of a tensor argument (following getitem/detach)."""
+        if isinstance(arg, torch.fx.Node):
+            return self.ssa.get((arg, None))
+        return None
+
+    def tensor_args(self, args):
+        out = []
+        for a in args:
+            if isinstance(a, (list, tuple)):
+                out.extend(self.tensor_args(a))
+            elif isinstance(a, torch.fx.Node) and self.value(a):
+                out.append(a)
+        return out
+
+    def emit(self, line):
+        self.lines.append("  " + line)
+
+    def tensor_type(self, node):
+        return _type(self.values[node])
+
+    def source(self, node):
+        """Follows detach/alias chains to the producing node."""
+        while isinstance(node, torch.fx.Node) and node.op == "call_function" \
+                and str(node.target) in ("aten.detach.default",
+                                         "aten.alias.default"):
+            node = node.args[0]
+        return node
+
+    def standin(self, node):
+        val = self.values.get(node)
+        if isinstance(val, torch.Tensor):
+            results = [(None, val)]
+        elif isinstance(val, (tuple, list)):
+            results = [(i, v) for i, v in enumerate(val)
+                       if isinstance(v, torch.Tensor)]
+        else:
+            results = []
+        operands = self.tensor_args(node.args) + self.tensor_args(
+            list(node.kwargs.values()))
+        in_types = [self.tensor_type(a) for a in operands]
+        out_types = [_type(r) for _, r in results]
+        signature = (tuple(in_types), tuple(out_types))
+        base = _name(node.target)
+        key = (base, signature)
+        if key not in self.decls:
+            index = sum(1 for k in self.decls if k[0] == base)
+            self.decls[key] = f"{base}_{index}" if index else base
+        callee = self.decls[key]
+        names = [self.fresh() for _ in results]
+        lhs = (", ".join(names) + " = ") if names else ""
+        ops = ", ".join(self.value(a) for a in operands)
+        self.emit(f"{lhs}func.call @{callee}({ops}) : "
+                  f"({', '.join(in_types)}) -> ({', '.join(out_types)})")
+        for (index, _), name in zip(results, names):
+            self.ssa[(node, index)] = name
+
+    def channel_type(self, node):
+        c = self.values[node].shape[1]
+        dtype = "f64" if self.values[node].dtype == torch.float64 else "f32"
+        return f"tensor<{c}x{dtype}>"
+
+    def batch_norm(self, node):
+        x, w, b, rm, rv, training, momentum, eps = node.args[:8]
+        t, c = self.tensor_type(x), self.channel_type(x)
+        scale = f" scale {self.value(w)}" if w is not None else ""
+        offset = f" offset {self.value(b)}" if b is not None else ""
+        attrs = f"{{epsilon = {_float(eps)} : f64, feature_dim = 1 : i64}}"
+        y, mean, var = self.fresh(), self.fresh(), self.fresh()
+        if training:
+            self.emit(f"{y}, {mean}, {var} = iabn.batch_norm_train "
+                      f"{self.value(x)}{scale}{offset} {attrs} : {t}, {c}")
+        else:
+            self.emit(f"{y} = iabn.batch_norm_inference {self.value(x)}"
+                      f"{scale}{offset} stats({self.value(rm)}, "
+                      f"{self.value(rv)}) {attrs} : {t}, {c}")
+        # Results 1 and 2 are (mean, invstd) in aten; ours are (mean,
+        # variance), consumed by the matching backward.
+        self.ssa[(node, 0)], self.ssa[(node, 1)] = y, mean
+        self.ssa[(node, 2)] = var
+
+    def batch_norm_backward(self, node):
+        grad, x, w, rm, rv, save_mean, save_invstd, train, eps = \
+            node.args[:9]
+        t, c = self.tensor_type(x), self.channel_type(x)
+        scale = f" scale {self.value(w)}" if w is not None else ""
+        dx, dg, db = self.fresh(), self.fresh(), self.fresh()
+        self.emit(f"{dx}, {dg}, {db} = iabn.batch_norm_train_grad "
+                  f"{self.value(grad)}, {self.value(x)}{scale} stats("
+                  f"{self.value(save_mean)}, {self.value(save_invstd)}) "
+                  f"{{epsilon = {_float(eps)} : f64, feature_dim = 1 : i64}}"
+                  f" : {t}, {c}")
+        for i, name in enumerate((dx, dg, db)):
+            self.ssa[(node, i)] = name
+
+    def activation(self, node, attr):
+        z = self.fresh()
+        self.emit(f"{z} = iabn.activation {attr} {self.value(node.args[0])}"
+                  f" : {self.tensor_type(node)}")
+        self.ssa[(node, None)] = z
+
+    def activation_grad(self, node, attr, grad, src, self_is_result):
+        d = self.fresh()
+        flag = " {self_is_result}" if self_is_result else ""
+        self.emit(f"{d} = iabn.activation_grad {attr} {self.value(grad)}, "
+                  f"{self.value(src)}{flag} : {self.tensor_type(node)}")
+        self.ssa[(node, None)] = d
+
+    def node(self, n):
+        target = str(n.target)
+        if n.op == "call_function" and n.target is operator.getitem:
+            parent, index = n.args
+            name = self.ssa.get((parent, index))
+            if name:
+                self.ssa[(n, None)] = name
+            return
+        if target in ("aten.detach.default", "aten.alias.default"):
+            if self.value(n.args[0]):
+                self.ssa[(n, None)] = self.value(n.args[0])
+            return
+        if target == "aten.native_batch_norm.default" and \
+                self.values[n.args[0]].dim() >= 2 and \
+                self.values[n.args[0]].is_floating_point():
+            return self.batch_norm(n)
+        if target == "aten.native_batch_norm_backward.default" and \
+                n.args[7] and (n.args[5], 1) != (None, 1):
+            return self.batch_norm_backward(n)
+        if target == "aten.leaky_relu.default":
+            slope = n.args[1] if len(n.args) > 1 else 0.01
+            return self.activation(n, f"<leaky_relu, {_float(slope)}>")
+        if target == "aten.leaky_relu_backward.default":
+            grad, src, slope, is_result = n.args[:4]
+            return self.activation_grad(n, f"<leaky_relu, {_float(slope)}>",
+                                        grad, src, bool(is_result))
+        if target == "aten.relu.default":
+            return self.activation(n, "<relu>")
+        if target == "aten.threshold_backward.default" and \
+                float(n.args[2]) == 0.0:
+            grad, src = n.args[:2]
+            producer = self.source(src)
+            is_result = str(getattr(producer, "target", "")) == \
+                "aten.relu.default"
+            return self.activation_grad(n, "<relu>", grad, src, is_result)
+        if target == "aten.elu.default" and all(
+                float(v) == 1.0 for v in n.args[2:4]):
+            return self.activation(n, f"<elu, {_float(n.args[1])}>")
+        if target == "aten.elu_backward.default" and all(
+                float(v) == 1.0 for v in n.args[2:4]):
+            grad, alpha, _, _, is_result, src = n.args[:6]
+            return self.activation_grad(n, f"<elu, {_float(alpha)}>", grad,
+                                        src, bool(is_result))
+        return self.standin(n)
+
+
+def export_training_step(model, example_input, grad_output=None,
+                         name="train_step"):
+    """The training step of `model` on `example_input` (forward, and the
+    backward from `grad_output`, random by default) as IABN IR text."""
+    params = {k: v.detach().requires_grad_(True)
+              for k, v in model.named_parameters()}
+    buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
+    x = example_input.detach().requires_grad_(True)
+    with torch.no_grad():
+        out = _functional_call(model, {**params, **buffers}, (x,))
+    g = grad_output if grad_output is not None else torch.randn_like(out)
+    names = list(params)
+
+    def step(x, g, *tensors):
+        p = dict(zip(names, tensors[:len(names)]))
+        b = dict(zip(buffers, tensors[len(names):]))
+        y = _functional_call(model, {**p, **b}, (x,))
+        grads = torch.autograd.grad(y, [x] + list(p.values()), g)
+        return (y, *grads)
+
+    example = (x, g, *params.values(), *buffers.values())
+    was_training = model.training
+    model.train()
+    try:
+        gm = make_fx(step)(*example)
+        recorder = _Recorder(gm)
+        recorder.run(*[t.detach().clone() for t in example])
+    finally:
+        model.train(was_training)
+    values = recorder.values
+
+    emitter = _Emitter(gm, values)
+    args = []
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    for i, node in enumerate(placeholders):
+        arg = f"%arg{i}"
+        emitter.ssa[(node, None)] = arg
+        attr = " {iabn.gradient}" if i == 1 else ""
+        args.append(f"{arg}: {_type(values[node])}{attr}")
+    outputs = []
+    for node in gm.graph.nodes:
+        if node.op == "call_function":
+            emitter.node(node)
+        elif node.op == "output":
+            for o in node.args[0]:
+                if isinstance(o, torch.fx.Node) and emitter.value(o):
+                    outputs.append(o)
+    ret_types = [_type(values[o]) for o in outputs]
+    lines = [f"// Exported by iabn.torch.export from {type(model).__name__}"]
+    for (base, (ins, outs)), callee in emitter.decls.items():
+        lines.append(f"func.func private @{callee}({', '.join(ins)}) -> "
+                     f"({', '.join(outs)})")
+    lines.append(f"func.func @{name}({', '.join(args)}) -> "
+                 f"({', '.join(ret_types)}) {{")
+    lines.extend(emitter.lines)
+    lines.append(f"  return {', '.join(emitter.value(o) for o in outputs)} : "
+                 f"{', '.join(ret_types)}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def memory_report(model, example_input, **options):
+    """Exports the training step and runs the InPlace-ABN pipeline on it:
+    an iabn.compiler.Result with the remarks and the before/after memory
+    reports."""
+    from .. import compiler
+    return compiler.inplace_abn(export_training_step(model, example_input),
+                                **options)
