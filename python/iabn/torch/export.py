@@ -64,6 +64,14 @@ def _name(target):
         "aten.", "")).strip("_")
 
 
+# aten's training batch norms (PyTorch 1.x and 2.x): (input, weight, bias,
+# running_mean, running_var, training, momentum, eps) -> (out, mean, invstd,
+# ...).
+_BATCH_NORMS = ("aten.native_batch_norm.default",
+                "aten._native_batch_norm_legit.default",
+                "aten._native_batch_norm_legit_functional.default")
+
+
 class _Emitter:
     def __init__(self, gm, values):
         self.gm, self.values = gm, values
@@ -197,7 +205,7 @@ class _Emitter:
             if self.value(n.args[0]):
                 self.ssa[(n, None)] = self.value(n.args[0])
             return
-        if target == "aten.native_batch_norm.default" and \
+        if target in _BATCH_NORMS and \
                 self.values[n.args[0]].dim() >= 2 and \
                 self.values[n.args[0]].is_floating_point():
             return self.batch_norm(n)
