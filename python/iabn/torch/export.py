@@ -212,6 +212,9 @@ class _Emitter:
         if target == "aten.native_batch_norm_backward.default" and \
                 n.args[7] and (n.args[5], 1) != (None, 1):
             return self.batch_norm_backward(n)
+        # In-place activations (nn.ReLU(inplace=True), ...) are the same
+        # values in a tensor-semantics graph.
+        target = target.replace("_.default", ".default")
         if target == "aten.leaky_relu.default":
             slope = n.args[1] if len(n.args) > 1 else 0.01
             return self.activation(n, f"<leaky_relu, {_float(slope)}>")
