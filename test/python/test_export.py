@@ -53,3 +53,11 @@ def test_residual_block_exports():
 
     result = memory_report(Block(), torch.randn(2, 4, 6, 6))
     assert "iabn.inplace_abn " in result.ir
+
+
+def test_inplace_relu_is_an_activation():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.ReLU(inplace=True), nn.Conv2d(4, 2, 1))
+    ir = export_training_step(model, torch.randn(2, 3, 4, 4))
+    assert "iabn.activation <relu>" in ir
+    assert "iabn.activation_grad <relu>" in ir
