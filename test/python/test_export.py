@@ -61,3 +61,10 @@ def test_inplace_relu_is_an_activation():
     ir = export_training_step(model, torch.randn(2, 3, 4, 4))
     assert "iabn.activation <relu>" in ir
     assert "iabn.activation_grad <relu>" in ir
+
+
+def test_inplace_relu_gradient_reads_the_output():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.ReLU(inplace=True))
+    result = memory_report(model, torch.randn(2, 3, 4, 4))
+    assert "mismatched" not in result.remarks[0].message

@@ -228,8 +228,8 @@ class _Emitter:
                 float(n.args[2]) == 0.0:
             grad, src = n.args[:2]
             producer = self.source(src)
-            is_result = str(getattr(producer, "target", "")) == \
-                "aten.relu.default"
+            is_result = str(getattr(producer, "target", "")) in (
+                "aten.relu.default", "aten.relu_.default")
             return self.activation_grad(n, "<relu>", grad, src, is_result)
         if target == "aten.elu.default" and all(
                 float(v) == 1.0 for v in n.args[2:4]):
