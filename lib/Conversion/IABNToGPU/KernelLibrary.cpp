@@ -305,24 +305,22 @@ private:
     gpu::ReturnOp::create(b, loc);
   }
 
-  void buildPartialStats(Type storage, StringRef suffix);
+  void buildPartialStats(Type storage, StringRef suffix, bool planar);
   void buildFinalizeStats();
   void buildApply(Type storage, ActivationKind act, StringRef suffix);
   void buildPrepareGrad();
   void buildPrepareInference();
-  void buildPartialGrads(Type storage, ActivationKind act, StringRef suffix);
+  void buildPartialGrads(Type storage, ActivationKind act, StringRef suffix,
+                         bool planar);
   void buildFinalizeGrads();
   void buildApplyGrad(Type storage, ActivationKind act, StringRef suffix);
   void buildApplyVector(Type storage, ActivationKind act, StringRef suffix,
                         bool channelsLast);
   void buildApplyGradVector(Type storage, ActivationKind act,
                             StringRef suffix, bool channelsLast);
-  void buildPartialStatsPlanar(Type storage, StringRef suffix);
   void buildPartialStatsChannelsLast(Type storage, StringRef suffix);
   void buildPartialGradsChannelsLast(Type storage, ActivationKind act,
                                      StringRef suffix);
-  void buildPartialGradsPlanar(Type storage, ActivationKind act,
-                               StringRef suffix);
 
   gpu::GPUModuleOp module;
   MLIRContext *ctx;
@@ -338,60 +336,6 @@ Value channelElement(KernelBuilder &kb, Value j, Value c, Value channels,
   return kb.addi(kb.muli(kb.addi(kb.muli(outer, channels), c), inner), within);
 }
 
-// partial_stats_<T>(x, ws, C, inner, perChannel, P, E)
-// Block (c, s) reduces elements [s*E, min(s*E + E, perChannel)) of channel c
-// into ws[{0,1,2}*C*P + c*P + s] = (count, mean, M2).
-void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix) {
-  kernel(("partial_stats_" + suffix).str(),
-         {buf(storage), buf(f32()), index(), index(), index(), index(),
-          index()},
-         3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value x = a[0], ws = a[1], channels = a[2], inner = a[3],
-                 perChannel = a[4], splits = a[5], chunk = a[6];
-           Value block = kb.blockId();
-           Value c = kb.divui(block, splits);
-           Value s = kb.remui(block, splits);
-           Value begin = kb.muli(s, chunk);
-           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
-           // All threads of a channel shift by the same pivot (its first
-           // element), so that f32 sums of squares do not cancel.
-           Value pivot =
-               kb.loadf(x, channelElement(kb, kb.idx(0), c, channels, inner));
-           SmallVector<Value> sums = kb.loop(
-               kb.addi(begin, kb.threadId()), end, kb.idx(kBlockSize),
-               {kb.f(0), kb.f(0), kb.f(0)},
-               [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 Value v = kb.subf(
-                     kb.loadf(x, channelElement(kb, j, c, channels, inner)),
-                     pivot);
-                 return {kb.addf(acc[0], kb.f(1.0)), kb.addf(acc[1], v),
-                         kb.addf(acc[2], kb.mulf(v, v))};
-               });
-           Value n = sums[0];
-           Value safeN = kb.maxf(n, kb.f(1.0));
-           Value shiftedMean = kb.divf(sums[1], safeN);
-           Value mean = kb.addf(pivot, shiftedMean);
-           Value m2 = kb.maxf(
-               kb.subf(sums[2], kb.mulf(sums[1], shiftedMean)), kb.f(0.0));
-           mean = kb.select(arith::CmpFOp::create(kb.b, kb.loc,
-                                                  arith::CmpFPredicate::OGT,
-                                                  n, kb.f(0.0)),
-                            mean, kb.f(0.0));
-           SmallVector<Value> total =
-               blockReduce(kb, {n, mean, m2}, scratch, chanMerge,
-                           {kb.f(0), kb.f(0), kb.f(0)});
-           Value stride = kb.muli(channels, splits);
-           Value slot = kb.addi(kb.muli(c, splits), s);
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-                       for (int k = 0; k < 3; ++k)
-                         kb.store(total[k], ws,
-                                  kb.addi(kb.muli(kb.idx(k), stride), slot));
-                     });
-         });
-}
 
 // finalize_stats(ws, C, P, eps, gamma, beta, hasGamma, hasBeta, mode,
 //                mean_out, var_out, params, running_mean, running_var,
@@ -541,49 +485,6 @@ std::pair<Value, Value> recover(KernelBuilder &kb, ActivationKind act,
   return {gy, kb.mulf(kb.subf(y, beta), inverseGamma)};
 }
 
-// partial_grads_<T>_<act>(z, dz, params, ws, C, inner, perChannel, P, E,
-//                         param): ws[{0,1}*C*P + c*P + s] = (sum g_y,
-//                         sum g_y * x_hat).
-void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
-                                       StringRef suffix) {
-  kernel(("partial_grads_" + suffix).str(),
-         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
-          index(), index(), index(), index(), f32()},
-         2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
-                 channels = a[4], inner = a[5], perChannel = a[6],
-                 splits = a[7], chunk = a[8], param = a[9];
-           Value block = kb.blockId();
-           Value c = kb.divui(block, splits);
-           Value s = kb.remui(block, splits);
-           Value begin = kb.muli(s, chunk);
-           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
-           Value inverseGamma = kb.load(params, c);
-           Value beta = kb.load(params, kb.addi(channels, c));
-           SmallVector<Value> sums = kb.loop(
-               kb.addi(begin, kb.threadId()), end, kb.idx(kBlockSize),
-               {kb.f(0), kb.f(0)},
-               [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 Value pos = channelElement(kb, j, c, channels, inner);
-                 auto [gy, xHat] = recover(kb, act, param, kb.loadf(dz, pos),
-                                           kb.loadf(z, pos), inverseGamma,
-                                           beta);
-                 return {kb.addf(acc[0], gy),
-                         kb.addf(acc[1], kb.mulf(gy, xHat))};
-               });
-           SmallVector<Value> total =
-               blockReduce(kb, sums, scratch, sumMerge, {kb.f(0), kb.f(0)});
-           Value stride = kb.muli(channels, splits);
-           Value slot = kb.addi(kb.muli(c, splits), s);
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-                       kb.store(total[0], ws, slot);
-                       kb.store(total[1], ws, kb.addi(stride, slot));
-                     });
-         });
-}
 
 // finalize_grads(ws, C, P, m, gamma, hasGamma, mode, dgamma, dbeta, params)
 // One block per channel sums its P partials.
@@ -787,11 +688,31 @@ Value planarElement(KernelBuilder &kb, Value j, Value c, Value channels,
   return kb.toIndex(pos);
 }
 
-// partial_stats_planar_<T>: partial_stats_<T> with vector loads (chunk and
-// inner multiples of the width).
-void LibraryBuilder::buildPartialStatsPlanar(Type storage, StringRef suffix) {
-  int64_t width = vectorWidth(storage);
-  kernel(("partial_stats_planar_" + suffix).str(),
+/// Thread 0 stores the block's partial results: value k of channel c and
+/// split s at ws[k*C*P + c*P + s].
+void storePartials(KernelBuilder &kb, ArrayRef<Value> values, Value ws,
+                   Value channels, Value splits, Value c, Value s) {
+  Value stride = kb.muli(channels, splits);
+  Value slot = kb.addi(kb.muli(c, splits), s);
+  kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                  kb.threadId(), kb.idx(0)),
+            [&] {
+              for (auto [k, v] : llvm::enumerate(values))
+                kb.store(v, ws,
+                         kb.addi(kb.muli(kb.idx(k), stride), slot));
+            });
+}
+
+// partial_stats[_planar]_<T>(x, ws, C, inner, perChannel, P, E)
+// Block (c, s) reduces elements [s*E, min(s*E + E, perChannel)) of channel c
+// into ws[{0,1,2}*C*P + c*P + s] = (count, mean, M2). The planar variant
+// loads 16-byte vectors (E and inner multiples of the width) with 32-bit
+// index arithmetic; the scalar one handles any layout.
+void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix,
+                                       bool planar) {
+  int64_t width = planar ? vectorWidth(storage) : 1;
+  kernel(((planar ? "partial_stats_planar_" : "partial_stats_") + suffix)
+             .str(),
          {buf(storage), buf(f32()), index(), index(), index(), index(),
           index()},
          3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
@@ -802,16 +723,22 @@ void LibraryBuilder::buildPartialStatsPlanar(Type storage, StringRef suffix) {
            Value s = kb.remui(block, splits);
            Value begin = kb.muli(s, chunk);
            Value end = kb.minui(kb.addi(begin, chunk), perChannel);
-           Value pivot = kb.loadf(
-               x, planarElement(kb, kb.idx(0), c, channels, inner));
+           auto elements = [&](Value j) -> SmallVector<Value> {
+             if (planar)
+               return kb.loadLanes(
+                   x, planarElement(kb, j, c, channels, inner), width);
+             return {kb.loadf(x, channelElement(kb, j, c, channels, inner))};
+           };
+           // All threads of a channel shift by the same pivot (its first
+           // element), so that f32 sums of squares do not cancel.
+           Value pivot = elements(kb.idx(0))[0];
+           Value first = kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width)));
+           Value span = kb.idx(kBlockSize * width);
            SmallVector<Value> sums = kb.loop(
-               kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))), end,
-               kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
+               first, end, span, {kb.f(0), kb.f(0)},
                [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 SmallVector<Value> xs = kb.loadLanes(
-                     x, planarElement(kb, j, c, channels, inner), width);
                  Value s1 = acc[0], s2 = acc[1];
-                 for (Value v : xs) {
+                 for (Value v : elements(j)) {
                    Value d = kb.subf(v, pivot);
                    s1 = kb.addf(s1, d);
                    s2 = kb.addf(s2, kb.mulf(d, d));
@@ -819,8 +746,6 @@ void LibraryBuilder::buildPartialStatsPlanar(Type storage, StringRef suffix) {
                  return {s1, s2};
                });
            // The number of elements this thread saw.
-           Value first = kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width)));
-           Value span = kb.idx(kBlockSize * width);
            Value count = kb.select(
                kb.ult(first, end),
                kb.muli(kb.divui(kb.addi(kb.subi(end, first),
@@ -843,24 +768,18 @@ void LibraryBuilder::buildPartialStatsPlanar(Type storage, StringRef suffix) {
            SmallVector<Value> total =
                blockReduce(kb, {n, mean, m2}, scratch, chanMerge,
                            {kb.f(0), kb.f(0), kb.f(0)});
-           Value stride = kb.muli(channels, splits);
-           Value slot = kb.addi(kb.muli(c, splits), s);
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-                       for (int k = 0; k < 3; ++k)
-                         kb.store(total[k], ws,
-                                  kb.addi(kb.muli(kb.idx(k), stride), slot));
-                     });
+           storePartials(kb, total, ws, channels, splits, c, s);
          });
 }
 
-// partial_grads_planar_<T>_<act>: partial_grads with vector loads.
-void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
-                                             StringRef suffix) {
-  int64_t width = vectorWidth(storage);
-  kernel(("partial_grads_planar_" + suffix).str(),
+// partial_grads[_planar]_<T>_<act>(z, dz, params, ws, C, inner,
+//                                   perChannel, P, E, param):
+// ws[{0,1}*C*P + c*P + s] = (sum g_y, sum g_y * x_hat).
+void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
+                                       StringRef suffix, bool planar) {
+  int64_t width = planar ? vectorWidth(storage) : 1;
+  kernel(((planar ? "partial_grads_planar_" : "partial_grads_") + suffix)
+             .str(),
          {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
           index(), index(), index(), index(), f32()},
          2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
@@ -878,9 +797,16 @@ void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
                kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))), end,
                kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
                [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 Value pos = planarElement(kb, j, c, channels, inner);
-                 SmallVector<Value> zs = kb.loadLanes(z, pos, width);
-                 SmallVector<Value> gs = kb.loadLanes(dz, pos, width);
+                 SmallVector<Value> zs, gs;
+                 if (planar) {
+                   Value pos = planarElement(kb, j, c, channels, inner);
+                   zs = kb.loadLanes(z, pos, width);
+                   gs = kb.loadLanes(dz, pos, width);
+                 } else {
+                   Value pos = channelElement(kb, j, c, channels, inner);
+                   zs = {kb.loadf(z, pos)};
+                   gs = {kb.loadf(dz, pos)};
+                 }
                  Value sg = acc[0], sgx = acc[1];
                  for (int64_t k = 0; k < width; ++k) {
                    auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
@@ -892,17 +818,11 @@ void LibraryBuilder::buildPartialGradsPlanar(Type storage, ActivationKind act,
                });
            SmallVector<Value> total =
                blockReduce(kb, sums, scratch, sumMerge, {kb.f(0), kb.f(0)});
-           Value stride = kb.muli(channels, splits);
-           Value slot = kb.addi(kb.muli(c, splits), s);
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-                       kb.store(total[0], ws, slot);
-                       kb.store(total[1], ws, kb.addi(stride, slot));
-                     });
+           storePartials(kb, total, ws, channels, splits, c, s);
          });
 }
+
+
 
 //===----------------------------------------------------------------------===//
 // Channels-last partial reductions ([R][C] data, C % width == 0): threads
@@ -1132,8 +1052,8 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
   buildFinalizeGrads();
   for (Type storage : storageTypes) {
     std::string t = typeSuffix(storage);
-    buildPartialStats(storage, t);
-    buildPartialStatsPlanar(storage, t);
+    for (bool planar : {false, true})
+      buildPartialStats(storage, t, planar);
     buildPartialStatsChannelsLast(storage, t);
     for (ActivationKind act : activations) {
       std::string suffix = t + "_" + stringifyActivationKind(act).str();
@@ -1142,8 +1062,8 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
         buildApplyVector(storage, act, suffix, channelsLast);
       if (act == ActivationKind::ReLU)
         continue; // not invertible: no fused backward
-      buildPartialGrads(storage, act, suffix);
-      buildPartialGradsPlanar(storage, act, suffix);
+      for (bool planar : {false, true})
+        buildPartialGrads(storage, act, suffix, planar);
       buildPartialGradsChannelsLast(storage, act, suffix);
       buildApplyGrad(storage, act, suffix);
       for (bool channelsLast : {false, true})
