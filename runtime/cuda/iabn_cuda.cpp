@@ -75,22 +75,20 @@ Driver &driver() {
       return;
     }
     std::string &e = d.loadError;
-    d.loaded = resolve(handle, "cuInit", d.init, e) &&
-               resolve(handle, "cuGetErrorString", d.getErrorString, e) &&
-               resolve(handle, "cuCtxGetCurrent", d.ctxGetCurrent, e) &&
-               resolve(handle, "cuCtxSetCurrent", d.ctxSetCurrent, e) &&
-               resolve(handle, "cuCtxGetDevice", d.ctxGetDevice, e) &&
-               resolve(handle, "cuDeviceGet", d.deviceGet, e) &&
-               resolve(handle, "cuDevicePrimaryCtxRetain",
-                       d.primaryCtxRetain, e) &&
-               resolve(handle, "cuDeviceGetAttribute", d.deviceGetAttribute,
-                       e) &&
-               resolve(handle, "cuModuleLoadData", d.moduleLoadData, e) &&
-               resolve(handle, "cuModuleGetFunction", d.moduleGetFunction,
-                       e) &&
-               // Legacy default-stream semantics for a NULL stream (not the
-               // per-thread variant): PyTorch's default stream is legacy.
-               resolve(handle, "cuLaunchKernel", d.launchKernel, e);
+    d.loaded =
+        resolve(handle, "cuInit", d.init, e) &&
+        resolve(handle, "cuGetErrorString", d.getErrorString, e) &&
+        resolve(handle, "cuCtxGetCurrent", d.ctxGetCurrent, e) &&
+        resolve(handle, "cuCtxSetCurrent", d.ctxSetCurrent, e) &&
+        resolve(handle, "cuCtxGetDevice", d.ctxGetDevice, e) &&
+        resolve(handle, "cuDeviceGet", d.deviceGet, e) &&
+        resolve(handle, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain, e) &&
+        resolve(handle, "cuDeviceGetAttribute", d.deviceGetAttribute, e) &&
+        resolve(handle, "cuModuleLoadData", d.moduleLoadData, e) &&
+        resolve(handle, "cuModuleGetFunction", d.moduleGetFunction, e) &&
+        // Legacy default-stream semantics for a NULL stream (not the
+        // per-thread variant): PyTorch's default stream is legacy.
+        resolve(handle, "cuLaunchKernel", d.launchKernel, e);
   });
   return d;
 }
@@ -173,9 +171,18 @@ public:
     index(size);
     index(1);
   }
-  void index(int64_t v) { indices.push_back(v); order.push_back(Kind::Index); }
-  void i32(int32_t v) { ints.push_back(v); order.push_back(Kind::Int); }
-  void f32(float v) { floats.push_back(v); order.push_back(Kind::Float); }
+  void index(int64_t v) {
+    indices.push_back(v);
+    order.push_back(Kind::Index);
+  }
+  void i32(int32_t v) {
+    ints.push_back(v);
+    order.push_back(Kind::Int);
+  }
+  void f32(float v) {
+    floats.push_back(v);
+    order.push_back(Kind::Float);
+  }
 
   /// The void* array cuLaunchKernel wants, in declaration order. The
   /// addresses point into this object: call it after the last argument.
@@ -219,8 +226,8 @@ iabn_status launch(Library &lib, const std::string &name, unsigned grid,
              ("cuModuleGetFunction(" + name + ")").c_str());
   std::vector<void *> params = args.pack();
   IABN_CHECK(driver().launchKernel(function, grid, 1, 1, kBlock, 1, 1, 0,
-                                   static_cast<CUstream>(stream),
-                                   params.data(), nullptr),
+                                   static_cast<CUstream>(stream), params.data(),
+                                   nullptr),
              ("cuLaunchKernel(" + name + ")").c_str());
   return IABN_OK;
 }
@@ -329,8 +336,7 @@ int64_t numPartials(const Plan &plan, bool channelsLastPartials) {
 size_t workspaceFloats(const Plan &plan) {
   int64_t partials = std::max(numPartials(plan, false),
                               plan.channelsLast ? numPartials(plan, true) : 0);
-  return static_cast<size_t>(3 * plan.channels * partials +
-                             5 * plan.channels);
+  return static_cast<size_t>(3 * plan.channels * partials + 5 * plan.channels);
 }
 
 /// Launches a channels-last partial kernel: `args` holds the leading
@@ -368,8 +374,8 @@ iabn_status checkOptions(const iabn_options *options, bool backward) {
       options->gamma_mode != IABN_ABS_PLUS_EPS)
     return fail(IABN_ERROR_INVALID_ARGUMENT, "unknown gamma mode %d",
                 static_cast<int>(options->gamma_mode));
-  bool parametric = options->activation == IABN_LEAKY_RELU ||
-                    options->activation == IABN_ELU;
+  bool parametric =
+      options->activation == IABN_LEAKY_RELU || options->activation == IABN_ELU;
   if (parametric && !(options->activation_param > 0.0f))
     return fail(IABN_ERROR_UNSUPPORTED,
                 "the fused ops need an invertible activation: leaky_relu "
@@ -432,13 +438,11 @@ IABN_EXPORT size_t iabn_workspace_size(const iabn_layout *layout) {
   return workspaceFloats(plan) * sizeof(float);
 }
 
-IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
-                               const iabn_options *options, const void *x,
-                               void *z, const float *gamma, const float *beta,
-                               float *mean, float *var, float *running_mean,
-                               float *running_var, float factor,
-                               void *workspace, size_t workspace_bytes,
-                               void *stream) {
+IABN_EXPORT iabn_status iabn_forward_train(
+    const iabn_layout *layout, const iabn_options *options, const void *x,
+    void *z, const float *gamma, const float *beta, float *mean, float *var,
+    float *running_mean, float *running_var, float factor, void *workspace,
+    size_t workspace_bytes, void *stream) {
   lastError.clear();
   Library *lib;
   if (iabn_status s = getLibrary(lib))
@@ -477,8 +481,7 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
     addChannelsLastPlacement(partial, plan, layout->outer);
     if (iabn_status s = launch(
             *lib, std::string("partial_stats_cl_") + dtypeName(layout->dtype),
-            static_cast<unsigned>(plan.tiles * plan.clSplits), partial,
-            stream))
+            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
       return s;
   } else {
     bool planarX = plan.planar && aligned(x);
@@ -490,12 +493,11 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
     partial.index(plan.perChannel);
     partial.index(plan.splits);
     partial.index(plan.chunk);
-    if (iabn_status s = launch(*lib,
-                               std::string(planarX ? "partial_stats_planar_"
-                                                   : "partial_stats_") +
-                                   dtypeName(layout->dtype),
-                               static_cast<unsigned>(C * plan.splits),
-                               partial, stream))
+    if (iabn_status s = launch(
+            *lib,
+            std::string(planarX ? "partial_stats_planar_" : "partial_stats_") +
+                dtypeName(layout->dtype),
+            static_cast<unsigned>(C * plan.splits), partial, stream))
       return s;
   }
 
@@ -518,21 +520,18 @@ IABN_EXPORT iabn_status iabn_forward_train(const iabn_layout *layout,
   finalize.i32(running_mean != nullptr);
   finalize.f32(factor);
   finalize.f32(static_cast<float>(m / (m - 1.0)));
-  if (iabn_status s =
-          launch(*lib, "finalize_stats", static_cast<unsigned>(C), finalize,
-                 stream))
+  if (iabn_status s = launch(*lib, "finalize_stats", static_cast<unsigned>(C),
+                             finalize, stream))
     return s;
 
   return launchApply(*lib, plan, sfx, x, z, params, options, stream);
 }
 
-IABN_EXPORT iabn_status iabn_forward_inference(const iabn_layout *layout,
-                                   const iabn_options *options, const void *x,
-                                   void *z, const float *gamma,
-                                   const float *beta,
-                                   const float *running_mean,
-                                   const float *running_var, void *workspace,
-                                   size_t workspace_bytes, void *stream) {
+IABN_EXPORT iabn_status iabn_forward_inference(
+    const iabn_layout *layout, const iabn_options *options, const void *x,
+    void *z, const float *gamma, const float *beta, const float *running_mean,
+    const float *running_var, void *workspace, size_t workspace_bytes,
+    void *stream) {
   lastError.clear();
   Library *lib;
   if (iabn_status s = getLibrary(lib))
@@ -560,19 +559,20 @@ IABN_EXPORT iabn_status iabn_forward_inference(const iabn_layout *layout,
   prepare.f32(options->epsilon);
   prepare.index(C);
   prepare.buffer(params, 3 * C);
-  if (iabn_status s = launch(*lib, "prepare_inference", channelGrid(plan),
-                             prepare, stream))
+  if (iabn_status s =
+          launch(*lib, "prepare_inference", channelGrid(plan), prepare, stream))
     return s;
-  return launchApply(*lib, plan, suffix(layout, options), x, z, params,
-                     options, stream);
+  return launchApply(*lib, plan, suffix(layout, options), x, z, params, options,
+                     stream);
 }
 
 IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
-                          const iabn_options *options, const void *z,
-                          const void *dz, void *dx, const float *gamma,
-                          const float *beta, const float *var, float *dgamma,
-                          float *dbeta, void *workspace,
-                          size_t workspace_bytes, void *stream) {
+                                      const iabn_options *options,
+                                      const void *z, const void *dz, void *dx,
+                                      const float *gamma, const float *beta,
+                                      const float *var, float *dgamma,
+                                      float *dbeta, void *workspace,
+                                      size_t workspace_bytes, void *stream) {
   lastError.clear();
   Library *lib;
   if (iabn_status s = getLibrary(lib))
@@ -622,10 +622,9 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
     partial.buffer(ws, 2 * C * partials);
     addChannelsLastPlacement(partial, plan, layout->outer);
     partial.f32(options->activation_param);
-    if (iabn_status s = launch(*lib, "partial_grads_cl_" + sfx,
-                               static_cast<unsigned>(plan.tiles *
-                                                     plan.clSplits),
-                               partial, stream))
+    if (iabn_status s = launch(
+            *lib, "partial_grads_cl_" + sfx,
+            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
       return s;
   } else {
     bool planarZ = plan.planar && aligned(z) && aligned(dz);
@@ -640,12 +639,9 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
     partial.index(plan.splits);
     partial.index(plan.chunk);
     partial.f32(options->activation_param);
-    if (iabn_status s = launch(*lib,
-                               (planarZ ? "partial_grads_planar_"
-                                        : "partial_grads_") +
-                                   sfx,
-                               static_cast<unsigned>(C * plan.splits),
-                               partial, stream))
+    if (iabn_status s = launch(
+            *lib, (planarZ ? "partial_grads_planar_" : "partial_grads_") + sfx,
+            static_cast<unsigned>(C * plan.splits), partial, stream))
       return s;
   }
 
@@ -660,9 +656,8 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
   finalize.buffer(dgamma, C);
   finalize.buffer(dbeta, C);
   finalize.buffer(params, 5 * C);
-  if (iabn_status s =
-          launch(*lib, "finalize_grads", static_cast<unsigned>(C), finalize,
-                 stream))
+  if (iabn_status s = launch(*lib, "finalize_grads", static_cast<unsigned>(C),
+                             finalize, stream))
     return s;
 
   auto [variant, items] = elementwiseVariant(plan, {z, dz, dx, params});

@@ -56,8 +56,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "features", llvm::cl::desc("PTX features, e.g. +ptx80"),
       llvm::cl::init("+ptx80")};
   PassOptions::Option<std::string> format{
-      *this, "format",
-      llvm::cl::desc("bin (cubin), fatbin or isa (PTX)"),
+      *this, "format", llvm::cl::desc("bin (cubin), fatbin or isa (PTX)"),
       llvm::cl::init("bin")};
 };
 

@@ -27,9 +27,9 @@ struct GenerateGPUKernelsPass
     MLIRContext *ctx = &getContext();
     SmallVector<Type> types;
     for (const std::string &name :
-         dtypes.empty() ? std::vector<std::string>{"f32", "f16", "bf16"}
-                        : std::vector<std::string>(dtypes.begin(),
-                                                   dtypes.end())) {
+         dtypes.empty()
+             ? std::vector<std::string>{"f32", "f16", "bf16"}
+             : std::vector<std::string>(dtypes.begin(), dtypes.end())) {
       if (name == "f32")
         types.push_back(Float32Type::get(ctx));
       else if (name == "f16")
@@ -45,8 +45,7 @@ struct GenerateGPUKernelsPass
     SmallVector<ActivationKind> kinds;
     for (const std::string &name :
          activations.empty()
-             ? std::vector<std::string>{"identity", "relu", "leaky_relu",
-                                        "elu"}
+             ? std::vector<std::string>{"identity", "relu", "leaky_relu", "elu"}
              : std::vector<std::string>(activations.begin(),
                                         activations.end())) {
       std::optional<ActivationKind> kind = symbolizeActivationKind(name);

@@ -64,15 +64,9 @@ struct KernelBuilder {
   Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value subi(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
   Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value divui(Value x, Value y) {
-    return arith::DivUIOp::create(b, loc, x, y);
-  }
-  Value remui(Value x, Value y) {
-    return arith::RemUIOp::create(b, loc, x, y);
-  }
-  Value minui(Value x, Value y) {
-    return arith::MinUIOp::create(b, loc, x, y);
-  }
+  Value divui(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remui(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value minui(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
   Value ult(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
   }
@@ -105,7 +99,9 @@ struct KernelBuilder {
     Type type = cast<MemRefType>(memref.getType()).getElementType();
     store(toStorage(b, loc, v, type), memref, i);
   }
-  Value threadId() { return gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x); }
+  Value threadId() {
+    return gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  }
   Value blockId() { return gpu::BlockIdOp::create(b, loc, gpu::Dimension::x); }
   Value gridDim() { return gpu::GridDimOp::create(b, loc, gpu::Dimension::x); }
   /// Global thread index and the grid-wide stride.
@@ -122,8 +118,7 @@ struct KernelBuilder {
         b, loc, lb, ub, step, init,
         [&](OpBuilder &nb, Location nloc, Value iv, ValueRange args) {
           OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nb.getInsertionBlock(),
-                              nb.getInsertionPoint());
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
           SmallVector<Value> next = body(iv, args);
           scf::YieldOp::create(b, loc, next);
         });
@@ -152,9 +147,9 @@ struct KernelBuilder {
   SmallVector<Value> loadLanes(Value memref, Value i, int64_t width) {
     Type element = cast<MemRefType>(memref.getType()).getElementType();
     auto type = VectorType::get({width}, element);
-    Value vec = vector::LoadOp::create(b, loc, type, memref, ValueRange{i},
-                                       /*nontemporal=*/false,
-                                       llvm::MaybeAlign(16));
+    Value vec =
+        vector::LoadOp::create(b, loc, type, memref, ValueRange{i},
+                               /*nontemporal=*/false, llvm::MaybeAlign(16));
     SmallVector<Value> lanes;
     for (int64_t k = 0; k < width; ++k)
       lanes.push_back(
@@ -168,8 +163,7 @@ struct KernelBuilder {
     SmallVector<Value> stored;
     for (Value lane : lanes)
       stored.push_back(toStorage(b, loc, lane, element));
-    auto type = VectorType::get({static_cast<int64_t>(lanes.size())},
-                                element);
+    auto type = VectorType::get({static_cast<int64_t>(lanes.size())}, element);
     Value vec = vector::FromElementsOp::create(b, loc, type, stored);
     vector::StoreOp::create(b, loc, vec, memref, ValueRange{i},
                             /*nontemporal=*/false, llvm::MaybeAlign(16));
@@ -205,9 +199,8 @@ SmallVector<Value> blockReduce(KernelBuilder &kb, ValueRange values,
   Value tid = kb.threadId();
   Value lane = kb.remui(tid, kb.idx(kWarpSize));
   Value warp = kb.divui(tid, kb.idx(kWarpSize));
-  Value isLeader = arith::CmpIOp::create(kb.b, kb.loc,
-                                         arith::CmpIPredicate::eq, lane,
-                                         kb.idx(0));
+  Value isLeader = arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                         lane, kb.idx(0));
   kb.ifThen(isLeader, [&] {
     for (auto [v, s] : llvm::zip_equal(partial, scratch))
       kb.store(v, s, warp);
@@ -246,9 +239,8 @@ Value gammaHat(KernelBuilder &kb, Value gamma, Value mode, Value eps) {
   Value magnitude = math::AbsFOp::create(kb.b, kb.loc, gamma);
   Value absPlusEps = kb.addf(magnitude, eps);
   Value clamped = kb.maxf(magnitude, eps);
-  Value negative = arith::CmpFOp::create(kb.b, kb.loc,
-                                         arith::CmpFPredicate::OLT, gamma,
-                                         kb.f(0.0));
+  Value negative = arith::CmpFOp::create(
+      kb.b, kb.loc, arith::CmpFPredicate::OLT, gamma, kb.f(0.0));
   Value signClamp = kb.select(
       negative, arith::NegFOp::create(kb.b, kb.loc, clamped), clamped);
   return kb.select(kb.ne0(mode), absPlusEps, signClamp);
@@ -258,8 +250,8 @@ Value gammaHat(KernelBuilder &kb, Value gamma, Value mode, Value eps) {
 class LibraryBuilder {
 public:
   LibraryBuilder(gpu::GPUModuleOp module)
-      : module(module), ctx(module.getContext()),
-        b(module.getBodyRegion()), loc(module.getLoc()) {
+      : module(module), ctx(module.getContext()), b(module.getBodyRegion()),
+        loc(module.getLoc()) {
     b.setInsertionPointToEnd(module.getBody());
   }
 
@@ -274,29 +266,27 @@ private:
   Type f32() { return b.getF32Type(); }
   Type i32() { return b.getI32Type(); }
   MemRefType scratch() {
-    return MemRefType::get({kNumWarps}, f32(), AffineMap(),
-                           gpu::AddressSpaceAttr::get(
-                               ctx, gpu::AddressSpace::Workgroup));
+    return MemRefType::get(
+        {kNumWarps}, f32(), AffineMap(),
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
   }
 
   /// Creates a kernel `name(args)` with `numScratch` shared-memory arrays
   /// and builds its body.
-  void kernel(StringRef name, ArrayRef<Type> args, unsigned numScratch,
-              function_ref<void(KernelBuilder &, ValueRange,
-                                ArrayRef<Value>)> body,
-              ArrayRef<int64_t> extraScratchSizes = {}) {
+  void
+  kernel(StringRef name, ArrayRef<Type> args, unsigned numScratch,
+         function_ref<void(KernelBuilder &, ValueRange, ArrayRef<Value>)> body,
+         ArrayRef<int64_t> extraScratchSizes = {}) {
     OpBuilder::InsertionGuard guard(b);
     SmallVector<Type> workgroup(numScratch, scratch());
     for (int64_t size : extraScratchSizes)
       workgroup.push_back(MemRefType::get(
           {size}, f32(), AffineMap(),
           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)));
-    auto func = gpu::GPUFuncOp::create(b, loc, name,
-                                       b.getFunctionType(args, {}), workgroup,
-                                       TypeRange{});
+    auto func = gpu::GPUFuncOp::create(
+        b, loc, name, b.getFunctionType(args, {}), workgroup, TypeRange{});
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    func.setKnownBlockSizeAttr(
-        b.getDenseI32ArrayAttr({kBlockSize, 1, 1}));
+    func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({kBlockSize, 1, 1}));
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
     KernelBuilder kb(b, loc);
@@ -316,8 +306,8 @@ private:
   void buildApplyGrad(Type storage, ActivationKind act, StringRef suffix);
   void buildApplyVector(Type storage, ActivationKind act, StringRef suffix,
                         bool channelsLast);
-  void buildApplyGradVector(Type storage, ActivationKind act,
-                            StringRef suffix, bool channelsLast);
+  void buildApplyGradVector(Type storage, ActivationKind act, StringRef suffix,
+                            bool channelsLast);
   void buildPartialStatsChannelsLast(Type storage, StringRef suffix);
   void buildPartialGradsChannelsLast(Type storage, ActivationKind act,
                                      StringRef suffix);
@@ -335,7 +325,6 @@ Value channelElement(KernelBuilder &kb, Value j, Value c, Value channels,
   Value within = kb.remui(j, inner);
   return kb.addi(kb.muli(kb.addi(kb.muli(outer, channels), c), inner), within);
 }
-
 
 // finalize_stats(ws, C, P, eps, gamma, beta, hasGamma, hasBeta, mode,
 //                mean_out, var_out, params, running_mean, running_var,
@@ -356,45 +345,47 @@ void LibraryBuilder::buildFinalizeStats() {
            Value c = kb.blockId();
            Value stride = kb.muli(channels, splits);
            Value base = kb.muli(c, splits);
-           SmallVector<Value> merged = kb.loop(
-               kb.threadId(), splits, kb.idx(kBlockSize),
-               {kb.f(0), kb.f(0), kb.f(0)},
-               [&](Value s, ValueRange acc) -> SmallVector<Value> {
-                 Value slot = kb.addi(base, s);
-                 SmallVector<Value> part;
-                 for (int k = 0; k < 3; ++k)
-                   part.push_back(kb.load(
-                       ws, kb.addi(kb.muli(kb.idx(k), stride), slot)));
-                 return chanMerge(kb, acc, part);
-               });
+           SmallVector<Value> merged =
+               kb.loop(kb.threadId(), splits, kb.idx(kBlockSize),
+                       {kb.f(0), kb.f(0), kb.f(0)},
+                       [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                         Value slot = kb.addi(base, s);
+                         SmallVector<Value> part;
+                         for (int k = 0; k < 3; ++k)
+                           part.push_back(kb.load(
+                               ws, kb.addi(kb.muli(kb.idx(k), stride), slot)));
+                         return chanMerge(kb, acc, part);
+                       });
            SmallVector<Value> total = blockReduce(
                kb, merged, scratch, chanMerge, {kb.f(0), kb.f(0), kb.f(0)});
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-             Value mean = total[1];
-             Value var = kb.divf(total[2], kb.maxf(total[0], kb.f(1.0)));
-             kb.store(mean, meanOut, c);
-             kb.store(var, varOut, c);
-             Value g = kb.select(kb.ne0(hasGamma),
-                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
-                                 kb.f(1.0));
-             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
-             Value rstd = math::RsqrtOp::create(kb.b, kb.loc, kb.addf(var, eps));
-             kb.store(mean, params, c);
-             kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
-             kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
-             kb.ifThen(kb.ne0(update), [&] {
-               Value keep = kb.subf(kb.f(1.0), factor);
-               kb.store(kb.addf(kb.mulf(keep, kb.load(runningMean, c)),
-                                kb.mulf(factor, mean)),
-                        runningMean, c);
-               kb.store(kb.addf(kb.mulf(keep, kb.load(runningVar, c)),
-                                kb.mulf(factor, kb.mulf(var, unbias))),
-                        runningVar, c);
-             });
-           });
+           kb.ifThen(
+               arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                     kb.threadId(), kb.idx(0)),
+               [&] {
+                 Value mean = total[1];
+                 Value var = kb.divf(total[2], kb.maxf(total[0], kb.f(1.0)));
+                 kb.store(mean, meanOut, c);
+                 kb.store(var, varOut, c);
+                 Value g = kb.select(kb.ne0(hasGamma),
+                                     gammaHat(kb, kb.load(gamma, c), mode, eps),
+                                     kb.f(1.0));
+                 Value bt =
+                     kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
+                 Value rstd =
+                     math::RsqrtOp::create(kb.b, kb.loc, kb.addf(var, eps));
+                 kb.store(mean, params, c);
+                 kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
+                 kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
+                 kb.ifThen(kb.ne0(update), [&] {
+                   Value keep = kb.subf(kb.f(1.0), factor);
+                   kb.store(kb.addf(kb.mulf(keep, kb.load(runningMean, c)),
+                                    kb.mulf(factor, mean)),
+                            runningMean, c);
+                   kb.store(kb.addf(kb.mulf(keep, kb.load(runningVar, c)),
+                                    kb.mulf(factor, kb.mulf(var, unbias))),
+                            runningVar, c);
+                 });
+               });
          });
 }
 
@@ -434,19 +425,19 @@ void LibraryBuilder::buildApply(Type storage, ActivationKind act,
            Value x = a[0], z = a[1], params = a[2], channels = a[3],
                  inner = a[4], total = a[5], param = a[6];
            auto [start, stride] = kb.globalThread();
-           kb.loop(start, total, stride, {},
-                   [&](Value i, ValueRange) -> SmallVector<Value> {
-                     Value c = kb.remui(kb.divui(i, inner), channels);
-                     Value mean = kb.load(params, c);
-                     Value scale = kb.load(params, kb.addi(channels, c));
-                     Value shift = kb.load(
-                         params, kb.addi(kb.muli(kb.idx(2), channels), c));
-                     Value y = kb.addf(
-                         kb.mulf(kb.subf(kb.loadf(x, i), mean), scale), shift);
-                     kb.storef(emitActivation(kb.b, kb.loc, act, param, y), z,
-                               i);
-                     return {};
-                   });
+           kb.loop(
+               start, total, stride, {},
+               [&](Value i, ValueRange) -> SmallVector<Value> {
+                 Value c = kb.remui(kb.divui(i, inner), channels);
+                 Value mean = kb.load(params, c);
+                 Value scale = kb.load(params, kb.addi(channels, c));
+                 Value shift =
+                     kb.load(params, kb.addi(kb.muli(kb.idx(2), channels), c));
+                 Value y = kb.addf(
+                     kb.mulf(kb.subf(kb.loadf(x, i), mean), scale), shift);
+                 kb.storef(emitActivation(kb.b, kb.loc, act, param, y), z, i);
+                 return {};
+               });
          });
 }
 
@@ -466,8 +457,8 @@ void LibraryBuilder::buildPrepareGrad() {
                                  gammaHat(kb, kb.load(gamma, c), mode, eps),
                                  kb.f(1.0));
              Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
-             Value rstd = math::RsqrtOp::create(
-                 kb.b, kb.loc, kb.addf(kb.load(var, c), eps));
+             Value rstd = math::RsqrtOp::create(kb.b, kb.loc,
+                                                kb.addf(kb.load(var, c), eps));
              kb.store(kb.divf(kb.f(1.0), g), params, c);
              kb.store(bt, params, kb.addi(channels, c));
              kb.store(kb.mulf(g, rstd), params,
@@ -485,52 +476,52 @@ std::pair<Value, Value> recover(KernelBuilder &kb, ActivationKind act,
   return {gy, kb.mulf(kb.subf(y, beta), inverseGamma)};
 }
 
-
 // finalize_grads(ws, C, P, m, gamma, hasGamma, mode, dgamma, dbeta, params)
 // One block per channel sums its P partials.
 void LibraryBuilder::buildFinalizeGrads() {
-  kernel("finalize_grads",
-         {buf(f32()), index(), index(), f32(), buf(f32()), i32(), i32(),
-          buf(f32()), buf(f32()), buf(f32())},
-         2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value ws = a[0], channels = a[1], splits = a[2], count = a[3],
-                 gamma = a[4], hasGamma = a[5], mode = a[6], dgamma = a[7],
-                 dbeta = a[8], params = a[9];
-           Value c = kb.blockId();
-           Value stride = kb.muli(channels, splits);
-           Value base = kb.muli(c, splits);
-           SmallVector<Value> partial = kb.loop(
-               kb.threadId(), splits, kb.idx(kBlockSize), {kb.f(0), kb.f(0)},
-               [&](Value s, ValueRange acc) -> SmallVector<Value> {
-                 Value slot = kb.addi(base, s);
-                 return {kb.addf(acc[0], kb.load(ws, slot)),
-                         kb.addf(acc[1], kb.load(ws, kb.addi(stride, slot)))};
-               });
-           SmallVector<Value> sums = blockReduce(kb, partial, scratch,
-                                                 sumMerge, {kb.f(0), kb.f(0)});
-           kb.ifThen(arith::CmpIOp::create(kb.b, kb.loc,
-                                           arith::CmpIPredicate::eq,
-                                           kb.threadId(), kb.idx(0)),
-                     [&] {
-             kb.store(sums[0], dbeta, c);
-             // d gamma: straight-through for sign_clamp, times sign(gamma)
-             // for abs_plus_eps.
-             Value g = kb.select(kb.ne0(hasGamma), kb.load(gamma, c),
-                                 kb.f(1.0));
-             Value negative = arith::CmpFOp::create(
-                 kb.b, kb.loc, arith::CmpFPredicate::OLT, g, kb.f(0));
-             Value flip = arith::AndIOp::create(kb.b, kb.loc, negative,
-                                                kb.ne0(mode));
-             kb.store(kb.select(flip,
-                                arith::NegFOp::create(kb.b, kb.loc, sums[1]),
-                                sums[1]),
-                      dgamma, c);
-             kb.store(kb.divf(sums[0], count), params,
-                      kb.addi(kb.muli(kb.idx(3), channels), c));
-             kb.store(kb.divf(sums[1], count), params,
-                      kb.addi(kb.muli(kb.idx(4), channels), c));
-           });
-         });
+  kernel(
+      "finalize_grads",
+      {buf(f32()), index(), index(), f32(), buf(f32()), i32(), i32(),
+       buf(f32()), buf(f32()), buf(f32())},
+      2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+        Value ws = a[0], channels = a[1], splits = a[2], count = a[3],
+              gamma = a[4], hasGamma = a[5], mode = a[6], dgamma = a[7],
+              dbeta = a[8], params = a[9];
+        Value c = kb.blockId();
+        Value stride = kb.muli(channels, splits);
+        Value base = kb.muli(c, splits);
+        SmallVector<Value> partial = kb.loop(
+            kb.threadId(), splits, kb.idx(kBlockSize), {kb.f(0), kb.f(0)},
+            [&](Value s, ValueRange acc) -> SmallVector<Value> {
+              Value slot = kb.addi(base, s);
+              return {kb.addf(acc[0], kb.load(ws, slot)),
+                      kb.addf(acc[1], kb.load(ws, kb.addi(stride, slot)))};
+            });
+        SmallVector<Value> sums =
+            blockReduce(kb, partial, scratch, sumMerge, {kb.f(0), kb.f(0)});
+        kb.ifThen(
+            arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                  kb.threadId(), kb.idx(0)),
+            [&] {
+              kb.store(sums[0], dbeta, c);
+              // d gamma: straight-through for sign_clamp, times sign(gamma)
+              // for abs_plus_eps.
+              Value g =
+                  kb.select(kb.ne0(hasGamma), kb.load(gamma, c), kb.f(1.0));
+              Value negative = arith::CmpFOp::create(
+                  kb.b, kb.loc, arith::CmpFPredicate::OLT, g, kb.f(0));
+              Value flip =
+                  arith::AndIOp::create(kb.b, kb.loc, negative, kb.ne0(mode));
+              kb.store(kb.select(flip,
+                                 arith::NegFOp::create(kb.b, kb.loc, sums[1]),
+                                 sums[1]),
+                       dgamma, c);
+              kb.store(kb.divf(sums[0], count), params,
+                       kb.addi(kb.muli(kb.idx(3), channels), c));
+              kb.store(kb.divf(sums[1], count), params,
+                       kb.addi(kb.muli(kb.idx(4), channels), c));
+            });
+      });
 }
 
 // apply_grad_<T>_<act>(z, dz, dx, params, C, inner, total, param)
@@ -541,15 +532,15 @@ void LibraryBuilder::buildApplyGrad(Type storage, ActivationKind act,
          {buf(storage), buf(storage), buf(storage), buf(f32()), index(),
           index(), index(), f32()},
          0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
-           Value z = a[0], dz = a[1], dx = a[2], params = a[3],
-                 channels = a[4], inner = a[5], total = a[6], param = a[7];
+           Value z = a[0], dz = a[1], dx = a[2], params = a[3], channels = a[4],
+                 inner = a[5], total = a[6], param = a[7];
            auto [start, stride] = kb.globalThread();
            kb.loop(start, total, stride, {},
                    [&](Value i, ValueRange) -> SmallVector<Value> {
                      Value c = kb.remui(kb.divui(i, inner), channels);
                      auto at = [&](int64_t k) {
-                       return kb.load(
-                           params, kb.addi(kb.muli(kb.idx(k), channels), c));
+                       return kb.load(params,
+                                      kb.addi(kb.muli(kb.idx(k), channels), c));
                      };
                      auto [gy, xHat] = recover(kb, act, param, kb.loadf(dz, i),
                                                kb.loadf(z, i), at(0), at(1));
@@ -560,7 +551,6 @@ void LibraryBuilder::buildApplyGrad(Type storage, ActivationKind act,
                    });
          });
 }
-
 
 //===----------------------------------------------------------------------===//
 // Vectorized kernels: 16-byte loads and stores, 32-bit index arithmetic.
@@ -595,83 +585,75 @@ void LibraryBuilder::buildApplyVector(Type storage, ActivationKind act,
                  inner = a[4], numVectors = a[5], param = a[6];
            auto [start, stride] = kb.globalThread();
            Value twoC = kb.muli(kb.idx(2), channels);
-           kb.loop(start, numVectors, stride, {},
-                   [&](Value v, ValueRange) -> SmallVector<Value> {
-                     Value i = kb.muli(v, kb.idx(width));
-                     Value c0 = channelOf(kb, i, channels, inner,
-                                          channelsLast);
-                     SmallVector<Value> xs = kb.loadLanes(x, i, width);
-                     // Per-channel values: one channel for planar data, or
-                     // `width` consecutive channels (vector loads) for
-                     // channels-last data.
-                     auto perChannel = [&](Value offset) {
-                       Value at = kb.addi(offset, c0);
-                       return channelsLast
-                                  ? kb.loadLanes(params, at, width)
-                                  : SmallVector<Value>(width,
-                                                       kb.load(params, at));
-                     };
-                     SmallVector<Value> means = perChannel(kb.idx(0));
-                     SmallVector<Value> scales = perChannel(channels);
-                     SmallVector<Value> shifts = perChannel(twoC);
-                     SmallVector<Value> zs;
-                     for (int64_t k = 0; k < width; ++k) {
-                       Value y = kb.addf(
-                           kb.mulf(kb.subf(xs[k], means[k]), scales[k]),
-                           shifts[k]);
-                       zs.push_back(emitActivation(kb.b, kb.loc, act, param,
-                                                   y));
-                     }
-                     kb.storeLanes(zs, z, i);
-                     return {};
-                   });
+           kb.loop(
+               start, numVectors, stride, {},
+               [&](Value v, ValueRange) -> SmallVector<Value> {
+                 Value i = kb.muli(v, kb.idx(width));
+                 Value c0 = channelOf(kb, i, channels, inner, channelsLast);
+                 SmallVector<Value> xs = kb.loadLanes(x, i, width);
+                 // Per-channel values: one channel for planar data, or
+                 // `width` consecutive channels (vector loads) for
+                 // channels-last data.
+                 auto perChannel = [&](Value offset) {
+                   Value at = kb.addi(offset, c0);
+                   return channelsLast
+                              ? kb.loadLanes(params, at, width)
+                              : SmallVector<Value>(width, kb.load(params, at));
+                 };
+                 SmallVector<Value> means = perChannel(kb.idx(0));
+                 SmallVector<Value> scales = perChannel(channels);
+                 SmallVector<Value> shifts = perChannel(twoC);
+                 SmallVector<Value> zs;
+                 for (int64_t k = 0; k < width; ++k) {
+                   Value y = kb.addf(
+                       kb.mulf(kb.subf(xs[k], means[k]), scales[k]), shifts[k]);
+                   zs.push_back(emitActivation(kb.b, kb.loc, act, param, y));
+                 }
+                 kb.storeLanes(zs, z, i);
+                 return {};
+               });
          });
 }
 
 // apply_grad_{planar,cl}_<T>_<act>(z, dz, dx, params, C, inner, numVectors,
 //                                 param)
 void LibraryBuilder::buildApplyGradVector(Type storage, ActivationKind act,
-                                          StringRef suffix,
-                                          bool channelsLast) {
+                                          StringRef suffix, bool channelsLast) {
   int64_t width = vectorWidth(storage);
-  kernel(((channelsLast ? "apply_grad_cl_" : "apply_grad_planar_") + suffix)
-             .str(),
-         {buf(storage), buf(storage), buf(storage), buf(f32()), index(),
-          index(), index(), f32()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
-           Value z = a[0], dz = a[1], dx = a[2], params = a[3],
-                 channels = a[4], inner = a[5], numVectors = a[6],
-                 param = a[7];
-           auto [start, stride] = kb.globalThread();
-           kb.loop(start, numVectors, stride, {},
-                   [&](Value v, ValueRange) -> SmallVector<Value> {
-                     Value i = kb.muli(v, kb.idx(width));
-                     Value c0 = channelOf(kb, i, channels, inner,
-                                          channelsLast);
-                     SmallVector<Value> zs = kb.loadLanes(z, i, width);
-                     SmallVector<Value> gs = kb.loadLanes(dz, i, width);
-                     SmallVector<SmallVector<Value>> slots;
-                     for (int64_t slot = 0; slot < 5; ++slot) {
-                       Value at = kb.addi(
-                           kb.muli(kb.idx(slot), channels), c0);
-                       slots.push_back(
-                           channelsLast
-                               ? kb.loadLanes(params, at, width)
-                               : SmallVector<Value>(width,
-                                                    kb.load(params, at)));
-                     }
-                     SmallVector<Value> out;
-                     for (int64_t k = 0; k < width; ++k) {
-                       auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
-                                                 slots[0][k], slots[1][k]);
-                       Value t = kb.subf(kb.subf(gy, slots[3][k]),
-                                         kb.mulf(xHat, slots[4][k]));
-                       out.push_back(kb.mulf(slots[2][k], t));
-                     }
-                     kb.storeLanes(out, dx, i);
-                     return {};
-                   });
-         });
+  kernel(
+      ((channelsLast ? "apply_grad_cl_" : "apply_grad_planar_") + suffix).str(),
+      {buf(storage), buf(storage), buf(storage), buf(f32()), index(), index(),
+       index(), f32()},
+      0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value>) {
+        Value z = a[0], dz = a[1], dx = a[2], params = a[3], channels = a[4],
+              inner = a[5], numVectors = a[6], param = a[7];
+        auto [start, stride] = kb.globalThread();
+        kb.loop(start, numVectors, stride, {},
+                [&](Value v, ValueRange) -> SmallVector<Value> {
+                  Value i = kb.muli(v, kb.idx(width));
+                  Value c0 = channelOf(kb, i, channels, inner, channelsLast);
+                  SmallVector<Value> zs = kb.loadLanes(z, i, width);
+                  SmallVector<Value> gs = kb.loadLanes(dz, i, width);
+                  SmallVector<SmallVector<Value>> slots;
+                  for (int64_t slot = 0; slot < 5; ++slot) {
+                    Value at = kb.addi(kb.muli(kb.idx(slot), channels), c0);
+                    slots.push_back(
+                        channelsLast
+                            ? kb.loadLanes(params, at, width)
+                            : SmallVector<Value>(width, kb.load(params, at)));
+                  }
+                  SmallVector<Value> out;
+                  for (int64_t k = 0; k < width; ++k) {
+                    auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
+                                              slots[0][k], slots[1][k]);
+                    Value t = kb.subf(kb.subf(gy, slots[3][k]),
+                                      kb.mulf(xHat, slots[4][k]));
+                    out.push_back(kb.mulf(slots[2][k], t));
+                  }
+                  kb.storeLanes(out, dx, i);
+                  return {};
+                });
+      });
 }
 
 /// Position of element j (a multiple of the vector width) of channel c in
@@ -681,10 +663,10 @@ Value planarElement(KernelBuilder &kb, Value j, Value c, Value channels,
   Value j32 = kb.toI32(j), inner32 = kb.toI32(inner);
   Value outer = kb.divui(j32, inner32);
   Value within = kb.remui(j32, inner32);
-  Value pos = kb.addi(
-      kb.muli(kb.addi(kb.muli(outer, kb.toI32(channels)), kb.toI32(c)),
-              inner32),
-      within);
+  Value pos =
+      kb.addi(kb.muli(kb.addi(kb.muli(outer, kb.toI32(channels)), kb.toI32(c)),
+                      inner32),
+              within);
   return kb.toIndex(pos);
 }
 
@@ -698,8 +680,7 @@ void storePartials(KernelBuilder &kb, ArrayRef<Value> values, Value ws,
                                   kb.threadId(), kb.idx(0)),
             [&] {
               for (auto [k, v] : llvm::enumerate(values))
-                kb.store(v, ws,
-                         kb.addi(kb.muli(kb.idx(k), stride), slot));
+                kb.store(v, ws, kb.addi(kb.muli(kb.idx(k), stride), slot));
             });
 }
 
@@ -711,65 +692,63 @@ void storePartials(KernelBuilder &kb, ArrayRef<Value> values, Value ws,
 void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix,
                                        bool planar) {
   int64_t width = planar ? vectorWidth(storage) : 1;
-  kernel(((planar ? "partial_stats_planar_" : "partial_stats_") + suffix)
-             .str(),
-         {buf(storage), buf(f32()), index(), index(), index(), index(),
-          index()},
-         3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value x = a[0], ws = a[1], channels = a[2], inner = a[3],
-                 perChannel = a[4], splits = a[5], chunk = a[6];
-           Value block = kb.blockId();
-           Value c = kb.divui(block, splits);
-           Value s = kb.remui(block, splits);
-           Value begin = kb.muli(s, chunk);
-           Value end = kb.minui(kb.addi(begin, chunk), perChannel);
-           auto elements = [&](Value j) -> SmallVector<Value> {
-             if (planar)
-               return kb.loadLanes(
-                   x, planarElement(kb, j, c, channels, inner), width);
-             return {kb.loadf(x, channelElement(kb, j, c, channels, inner))};
-           };
-           // All threads of a channel shift by the same pivot (its first
-           // element), so that f32 sums of squares do not cancel.
-           Value pivot = elements(kb.idx(0))[0];
-           Value first = kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width)));
-           Value span = kb.idx(kBlockSize * width);
-           SmallVector<Value> sums = kb.loop(
-               first, end, span, {kb.f(0), kb.f(0)},
-               [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 Value s1 = acc[0], s2 = acc[1];
-                 for (Value v : elements(j)) {
-                   Value d = kb.subf(v, pivot);
-                   s1 = kb.addf(s1, d);
-                   s2 = kb.addf(s2, kb.mulf(d, d));
-                 }
-                 return {s1, s2};
-               });
-           // The number of elements this thread saw.
-           Value count = kb.select(
-               kb.ult(first, end),
-               kb.muli(kb.divui(kb.addi(kb.subi(end, first),
-                                        kb.subi(span, kb.idx(1))),
-                                span),
-                       kb.idx(width)),
-               kb.idx(0));
-           Value n = arith::UIToFPOp::create(
-               kb.b, kb.loc, kb.f32,
-               arith::IndexCastUIOp::create(kb.b, kb.loc, kb.b.getI64Type(),
-                                            count));
-           Value safeN = kb.maxf(n, kb.f(1.0));
-           Value shiftedMean = kb.divf(sums[0], safeN);
-           Value mean = kb.select(
-               arith::CmpFOp::create(kb.b, kb.loc, arith::CmpFPredicate::OGT,
-                                     n, kb.f(0.0)),
-               kb.addf(pivot, shiftedMean), kb.f(0.0));
-           Value m2 = kb.maxf(
-               kb.subf(sums[1], kb.mulf(sums[0], shiftedMean)), kb.f(0.0));
-           SmallVector<Value> total =
-               blockReduce(kb, {n, mean, m2}, scratch, chanMerge,
-                           {kb.f(0), kb.f(0), kb.f(0)});
-           storePartials(kb, total, ws, channels, splits, c, s);
-         });
+  kernel(
+      ((planar ? "partial_stats_planar_" : "partial_stats_") + suffix).str(),
+      {buf(storage), buf(f32()), index(), index(), index(), index(), index()},
+      3, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+        Value x = a[0], ws = a[1], channels = a[2], inner = a[3],
+              perChannel = a[4], splits = a[5], chunk = a[6];
+        Value block = kb.blockId();
+        Value c = kb.divui(block, splits);
+        Value s = kb.remui(block, splits);
+        Value begin = kb.muli(s, chunk);
+        Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+        auto elements = [&](Value j) -> SmallVector<Value> {
+          if (planar)
+            return kb.loadLanes(x, planarElement(kb, j, c, channels, inner),
+                                width);
+          return {kb.loadf(x, channelElement(kb, j, c, channels, inner))};
+        };
+        // All threads of a channel shift by the same pivot (its first
+        // element), so that f32 sums of squares do not cancel.
+        Value pivot = elements(kb.idx(0))[0];
+        Value first = kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width)));
+        Value span = kb.idx(kBlockSize * width);
+        SmallVector<Value> sums =
+            kb.loop(first, end, span, {kb.f(0), kb.f(0)},
+                    [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                      Value s1 = acc[0], s2 = acc[1];
+                      for (Value v : elements(j)) {
+                        Value d = kb.subf(v, pivot);
+                        s1 = kb.addf(s1, d);
+                        s2 = kb.addf(s2, kb.mulf(d, d));
+                      }
+                      return {s1, s2};
+                    });
+        // The number of elements this thread saw.
+        Value count =
+            kb.select(kb.ult(first, end),
+                      kb.muli(kb.divui(kb.addi(kb.subi(end, first),
+                                               kb.subi(span, kb.idx(1))),
+                                       span),
+                              kb.idx(width)),
+                      kb.idx(0));
+        Value n = arith::UIToFPOp::create(
+            kb.b, kb.loc, kb.f32,
+            arith::IndexCastUIOp::create(kb.b, kb.loc, kb.b.getI64Type(),
+                                         count));
+        Value safeN = kb.maxf(n, kb.f(1.0));
+        Value shiftedMean = kb.divf(sums[0], safeN);
+        Value mean = kb.select(arith::CmpFOp::create(kb.b, kb.loc,
+                                                     arith::CmpFPredicate::OGT,
+                                                     n, kb.f(0.0)),
+                               kb.addf(pivot, shiftedMean), kb.f(0.0));
+        Value m2 =
+            kb.maxf(kb.subf(sums[1], kb.mulf(sums[0], shiftedMean)), kb.f(0.0));
+        SmallVector<Value> total = blockReduce(
+            kb, {n, mean, m2}, scratch, chanMerge, {kb.f(0), kb.f(0), kb.f(0)});
+        storePartials(kb, total, ws, channels, splits, c, s);
+      });
 }
 
 // partial_grads[_planar]_<T>_<act>(z, dz, params, ws, C, inner,
@@ -778,14 +757,13 @@ void LibraryBuilder::buildPartialStats(Type storage, StringRef suffix,
 void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
                                        StringRef suffix, bool planar) {
   int64_t width = planar ? vectorWidth(storage) : 1;
-  kernel(((planar ? "partial_grads_planar_" : "partial_grads_") + suffix)
-             .str(),
-         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
-          index(), index(), index(), index(), f32()},
+  kernel(((planar ? "partial_grads_planar_" : "partial_grads_") + suffix).str(),
+         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(), index(),
+          index(), index(), index(), f32()},
          2, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
-                 channels = a[4], inner = a[5], perChannel = a[6],
-                 splits = a[7], chunk = a[8], param = a[9];
+           Value z = a[0], dz = a[1], params = a[2], ws = a[3], channels = a[4],
+                 inner = a[5], perChannel = a[6], splits = a[7], chunk = a[8],
+                 param = a[9];
            Value block = kb.blockId();
            Value c = kb.divui(block, splits);
            Value s = kb.remui(block, splits);
@@ -793,36 +771,35 @@ void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
            Value end = kb.minui(kb.addi(begin, chunk), perChannel);
            Value inverseGamma = kb.load(params, c);
            Value beta = kb.load(params, kb.addi(channels, c));
-           SmallVector<Value> sums = kb.loop(
-               kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))), end,
-               kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
-               [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                 SmallVector<Value> zs, gs;
-                 if (planar) {
-                   Value pos = planarElement(kb, j, c, channels, inner);
-                   zs = kb.loadLanes(z, pos, width);
-                   gs = kb.loadLanes(dz, pos, width);
-                 } else {
-                   Value pos = channelElement(kb, j, c, channels, inner);
-                   zs = {kb.loadf(z, pos)};
-                   gs = {kb.loadf(dz, pos)};
-                 }
-                 Value sg = acc[0], sgx = acc[1];
-                 for (int64_t k = 0; k < width; ++k) {
-                   auto [gy, xHat] = recover(kb, act, param, gs[k], zs[k],
-                                             inverseGamma, beta);
-                   sg = kb.addf(sg, gy);
-                   sgx = kb.addf(sgx, kb.mulf(gy, xHat));
-                 }
-                 return {sg, sgx};
-               });
+           SmallVector<Value> sums =
+               kb.loop(kb.addi(begin, kb.muli(kb.threadId(), kb.idx(width))),
+                       end, kb.idx(kBlockSize * width), {kb.f(0), kb.f(0)},
+                       [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                         SmallVector<Value> zs, gs;
+                         if (planar) {
+                           Value pos = planarElement(kb, j, c, channels, inner);
+                           zs = kb.loadLanes(z, pos, width);
+                           gs = kb.loadLanes(dz, pos, width);
+                         } else {
+                           Value pos =
+                               channelElement(kb, j, c, channels, inner);
+                           zs = {kb.loadf(z, pos)};
+                           gs = {kb.loadf(dz, pos)};
+                         }
+                         Value sg = acc[0], sgx = acc[1];
+                         for (int64_t k = 0; k < width; ++k) {
+                           auto [gy, xHat] = recover(kb, act, param, gs[k],
+                                                     zs[k], inverseGamma, beta);
+                           sg = kb.addf(sg, gy);
+                           sgx = kb.addf(sgx, kb.mulf(gy, xHat));
+                         }
+                         return {sg, sgx};
+                       });
            SmallVector<Value> total =
                blockReduce(kb, sums, scratch, sumMerge, {kb.f(0), kb.f(0)});
            storePartials(kb, total, ws, channels, splits, c, s);
          });
 }
-
-
 
 //===----------------------------------------------------------------------===//
 // Channels-last partial reductions ([R][C] data, C % width == 0): threads
@@ -848,14 +825,14 @@ ChannelsLastPlace placeChannelsLast(KernelBuilder &kb, ValueRange a) {
   Value split = kb.remui(block, splits);
   Value tid = kb.threadId();
   Value lane = kb.divui(tid, groupsPerTile);
-  Value group = kb.addi(kb.muli(tile, groupsPerTile),
-                        kb.remui(tid, groupsPerTile));
+  Value group =
+      kb.addi(kb.muli(tile, groupsPerTile), kb.remui(tid, groupsPerTile));
   Value active = arith::AndIOp::create(kb.b, kb.loc, kb.ult(lane, lanes),
                                        kb.ult(group, groups));
   Value rowBegin = kb.muli(split, rowsPerSplit);
   Value rowEnd = kb.minui(kb.addi(rowBegin, rowsPerSplit), rows);
-  return {group,   lane,   split,  active, kb.addi(rowBegin, lane),
-          rowEnd,  lanes,  split,  splits};
+  return {group,  lane,  split, active, kb.addi(rowBegin, lane),
+          rowEnd, lanes, split, splits};
 }
 
 // partial_stats_cl_<T>(x, ws, C, R, G, Gt, L, tiles, splits, rowsPerSplit)
@@ -863,94 +840,96 @@ ChannelsLastPlace placeChannelsLast(KernelBuilder &kb, ValueRange a) {
 void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
                                                    StringRef suffix) {
   int64_t width = vectorWidth(storage);
-  kernel(("partial_stats_cl_" + suffix).str(),
-         {buf(storage), buf(f32()), index(), index(), index(), index(),
-          index(), index(), index(), index()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value x = a[0], ws = a[1], channels = a[2], groupsPerTile = a[5];
-           Value counts = scratch[0], sum1 = scratch[1], sum2 = scratch[2];
-           ChannelsLastPlace p = placeChannelsLast(kb, a.drop_front(2));
-           kb.ifThen(p.active, [&] {
-             Value c0 = kb.muli(p.group, kb.idx(width));
-             SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
-             SmallVector<Value> init{kb.f(0)};
-             for (int64_t k = 0; k < 2 * width; ++k)
-               init.push_back(kb.f(0));
-             SmallVector<Value> acc = kb.loop(
-                 p.rowBegin, p.rowEnd, p.rowStep, init,
-                 [&](Value r, ValueRange in) -> SmallVector<Value> {
-                   SmallVector<Value> xs = kb.loadLanes(
-                       x, kb.addi(kb.muli(r, channels), c0), width);
-                   SmallVector<Value> out{kb.addf(in[0], kb.f(1.0))};
-                   for (int64_t k = 0; k < width; ++k) {
-                     Value d = kb.subf(xs[k], pivots[k]);
-                     out.push_back(kb.addf(in[1 + k], d));
-                   }
-                   for (int64_t k = 0; k < width; ++k) {
-                     Value d = kb.subf(xs[k], pivots[k]);
-                     out.push_back(kb.addf(in[1 + width + k], kb.mulf(d, d)));
-                   }
-                   return out;
-                 });
-             // Publish this thread's sums, then lane 0 of each channel
-             // group adds the other lanes' and writes the partial.
-             Value tid = kb.threadId();
-             kb.store(acc[0], counts, tid);
-             for (int64_t k = 0; k < width; ++k) {
-               Value at = kb.addi(kb.muli(tid, kb.idx(width)), kb.idx(k));
-               kb.store(acc[1 + k], sum1, at);
-               kb.store(acc[1 + width + k], sum2, at);
-             }
-             (void)pivots;
-           });
-           gpu::BarrierOp::create(kb.b, kb.loc);
-           Value isLeader = arith::AndIOp::create(
-               kb.b, kb.loc, p.active,
-               arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
-                                     p.lane, kb.idx(0)));
-           kb.ifThen(isLeader, [&] {
-             Value tid = kb.threadId();
-             Value c0 = kb.muli(p.group, kb.idx(width));
-             SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
-             SmallVector<Value> init(1 + 2 * width, kb.f(0));
-             SmallVector<Value> acc = kb.loop(
-                 kb.idx(0), p.rowStep, kb.idx(1), init,
-                 [&](Value l, ValueRange in) -> SmallVector<Value> {
-                   Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
-                   SmallVector<Value> out{kb.addf(in[0], kb.load(counts, t))};
-                   for (int64_t k = 0; k < width; ++k)
-                     out.push_back(kb.addf(
-                         in[1 + k],
-                         kb.load(sum1, kb.addi(kb.muli(t, kb.idx(width)),
-                                               kb.idx(k)))));
-                   for (int64_t k = 0; k < width; ++k)
-                     out.push_back(kb.addf(
-                         in[1 + width + k],
-                         kb.load(sum2, kb.addi(kb.muli(t, kb.idx(width)),
-                                               kb.idx(k)))));
-                   return out;
-                 });
-             Value n = acc[0];
-             Value safeN = kb.maxf(n, kb.f(1.0));
-             Value nonEmpty = arith::CmpFOp::create(
-                 kb.b, kb.loc, arith::CmpFPredicate::OGT, n, kb.f(0.0));
-             Value stride = kb.muli(channels, p.numPartials);
-             for (int64_t k = 0; k < width; ++k) {
-               Value c = kb.addi(c0, kb.idx(k));
-               Value shifted = kb.divf(acc[1 + k], safeN);
-               Value mean = kb.select(nonEmpty, kb.addf(pivots[k], shifted),
-                                      kb.f(0.0));
-               Value m2 = kb.maxf(
-                   kb.subf(acc[1 + width + k], kb.mulf(acc[1 + k], shifted)),
-                   kb.f(0.0));
-               Value slot = kb.addi(kb.muli(c, p.numPartials), p.partial);
-               kb.store(n, ws, slot);
-               kb.store(mean, ws, kb.addi(stride, slot));
-               kb.store(m2, ws, kb.addi(kb.muli(kb.idx(2), stride), slot));
-             }
-           });
-         },
-         {kBlockSize, kBlockSize * width, kBlockSize * width});
+  kernel(
+      ("partial_stats_cl_" + suffix).str(),
+      {buf(storage), buf(f32()), index(), index(), index(), index(), index(),
+       index(), index(), index()},
+      0,
+      [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+        Value x = a[0], ws = a[1], channels = a[2], groupsPerTile = a[5];
+        Value counts = scratch[0], sum1 = scratch[1], sum2 = scratch[2];
+        ChannelsLastPlace p = placeChannelsLast(kb, a.drop_front(2));
+        kb.ifThen(p.active, [&] {
+          Value c0 = kb.muli(p.group, kb.idx(width));
+          SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
+          SmallVector<Value> init{kb.f(0)};
+          for (int64_t k = 0; k < 2 * width; ++k)
+            init.push_back(kb.f(0));
+          SmallVector<Value> acc = kb.loop(
+              p.rowBegin, p.rowEnd, p.rowStep, init,
+              [&](Value r, ValueRange in) -> SmallVector<Value> {
+                SmallVector<Value> xs =
+                    kb.loadLanes(x, kb.addi(kb.muli(r, channels), c0), width);
+                SmallVector<Value> out{kb.addf(in[0], kb.f(1.0))};
+                for (int64_t k = 0; k < width; ++k) {
+                  Value d = kb.subf(xs[k], pivots[k]);
+                  out.push_back(kb.addf(in[1 + k], d));
+                }
+                for (int64_t k = 0; k < width; ++k) {
+                  Value d = kb.subf(xs[k], pivots[k]);
+                  out.push_back(kb.addf(in[1 + width + k], kb.mulf(d, d)));
+                }
+                return out;
+              });
+          // Publish this thread's sums, then lane 0 of each channel
+          // group adds the other lanes' and writes the partial.
+          Value tid = kb.threadId();
+          kb.store(acc[0], counts, tid);
+          for (int64_t k = 0; k < width; ++k) {
+            Value at = kb.addi(kb.muli(tid, kb.idx(width)), kb.idx(k));
+            kb.store(acc[1 + k], sum1, at);
+            kb.store(acc[1 + width + k], sum2, at);
+          }
+          (void)pivots;
+        });
+        gpu::BarrierOp::create(kb.b, kb.loc);
+        Value isLeader = arith::AndIOp::create(
+            kb.b, kb.loc, p.active,
+            arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
+                                  p.lane, kb.idx(0)));
+        kb.ifThen(isLeader, [&] {
+          Value tid = kb.threadId();
+          Value c0 = kb.muli(p.group, kb.idx(width));
+          SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
+          SmallVector<Value> init(1 + 2 * width, kb.f(0));
+          SmallVector<Value> acc = kb.loop(
+              kb.idx(0), p.rowStep, kb.idx(1), init,
+              [&](Value l, ValueRange in) -> SmallVector<Value> {
+                Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
+                SmallVector<Value> out{kb.addf(in[0], kb.load(counts, t))};
+                for (int64_t k = 0; k < width; ++k)
+                  out.push_back(
+                      kb.addf(in[1 + k],
+                              kb.load(sum1, kb.addi(kb.muli(t, kb.idx(width)),
+                                                    kb.idx(k)))));
+                for (int64_t k = 0; k < width; ++k)
+                  out.push_back(
+                      kb.addf(in[1 + width + k],
+                              kb.load(sum2, kb.addi(kb.muli(t, kb.idx(width)),
+                                                    kb.idx(k)))));
+                return out;
+              });
+          Value n = acc[0];
+          Value safeN = kb.maxf(n, kb.f(1.0));
+          Value nonEmpty = arith::CmpFOp::create(
+              kb.b, kb.loc, arith::CmpFPredicate::OGT, n, kb.f(0.0));
+          Value stride = kb.muli(channels, p.numPartials);
+          for (int64_t k = 0; k < width; ++k) {
+            Value c = kb.addi(c0, kb.idx(k));
+            Value shifted = kb.divf(acc[1 + k], safeN);
+            Value mean =
+                kb.select(nonEmpty, kb.addf(pivots[k], shifted), kb.f(0.0));
+            Value m2 = kb.maxf(
+                kb.subf(acc[1 + width + k], kb.mulf(acc[1 + k], shifted)),
+                kb.f(0.0));
+            Value slot = kb.addi(kb.muli(c, p.numPartials), p.partial);
+            kb.store(n, ws, slot);
+            kb.store(mean, ws, kb.addi(stride, slot));
+            kb.store(m2, ws, kb.addi(kb.muli(kb.idx(2), stride), slot));
+          }
+        });
+      },
+      {kBlockSize, kBlockSize * width, kBlockSize * width});
 }
 
 // partial_grads_cl_<T>_<act>(z, dz, params, ws, C, R, G, Gt, L, tiles,
@@ -960,12 +939,12 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
                                                    StringRef suffix) {
   int64_t width = vectorWidth(storage);
   kernel(("partial_grads_cl_" + suffix).str(),
-         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(),
-          index(), index(), index(), index(), index(), index(), index(),
-          f32()},
-         0, [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
-           Value z = a[0], dz = a[1], params = a[2], ws = a[3],
-                 channels = a[4], groupsPerTile = a[7], param = a[12];
+         {buf(storage), buf(storage), buf(f32()), buf(f32()), index(), index(),
+          index(), index(), index(), index(), index(), index(), f32()},
+         0,
+         [&](KernelBuilder &kb, ValueRange a, ArrayRef<Value> scratch) {
+           Value z = a[0], dz = a[1], params = a[2], ws = a[3], channels = a[4],
+                 groupsPerTile = a[7], param = a[12];
            Value sumG = scratch[0], sumGX = scratch[1];
            ChannelsLastPlace p =
                placeChannelsLast(kb, a.drop_front(4).take_front(8));
@@ -1009,19 +988,20 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
              Value tid = kb.threadId();
              Value c0 = kb.muli(p.group, kb.idx(width));
              SmallVector<Value> init(2 * width, kb.f(0));
-             SmallVector<Value> acc = kb.loop(
-                 kb.idx(0), p.rowStep, kb.idx(1), init,
-                 [&](Value l, ValueRange in) -> SmallVector<Value> {
-                   Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
-                   SmallVector<Value> out(in);
-                   for (int64_t k = 0; k < width; ++k) {
-                     Value at = kb.addi(kb.muli(t, kb.idx(width)), kb.idx(k));
-                     out[k] = kb.addf(in[k], kb.load(sumG, at));
-                     out[width + k] = kb.addf(in[width + k],
-                                              kb.load(sumGX, at));
-                   }
-                   return out;
-                 });
+             SmallVector<Value> acc =
+                 kb.loop(kb.idx(0), p.rowStep, kb.idx(1), init,
+                         [&](Value l, ValueRange in) -> SmallVector<Value> {
+                           Value t = kb.addi(tid, kb.muli(l, groupsPerTile));
+                           SmallVector<Value> out(in);
+                           for (int64_t k = 0; k < width; ++k) {
+                             Value at =
+                                 kb.addi(kb.muli(t, kb.idx(width)), kb.idx(k));
+                             out[k] = kb.addf(in[k], kb.load(sumG, at));
+                             out[width + k] =
+                                 kb.addf(in[width + k], kb.load(sumGX, at));
+                           }
+                           return out;
+                         });
              Value stride = kb.muli(channels, p.numPartials);
              for (int64_t k = 0; k < width; ++k) {
                Value c = kb.addi(c0, kb.idx(k));
@@ -1081,8 +1061,7 @@ gpu::GPUModuleOp mlir::iabn::buildKernelLibrary(ModuleOp module,
   b.setInsertionPointToEnd(module.getBody());
   module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                   b.getUnitAttr());
-  auto gpuModule =
-      gpu::GPUModuleOp::create(b, module.getLoc(), "iabn_kernels");
+  auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "iabn_kernels");
   LibraryBuilder(gpuModule).buildAll(storageTypes, acts);
   return gpuModule;
 }

@@ -37,15 +37,15 @@ struct ActivationLowering : OpRewritePattern<ActivationOp> {
     Type storage = type.getElementType();
     Type ct = getComputeType(storage);
     ActivationAttr act = op.getActivation();
-    Value z = mapData(
-        rewriter, loc, getElementwiseLayout(type), op.getInput(), {},
-        emptyLike(rewriter, loc, op.getInput()),
-        [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
-            ValueRange) -> SmallVector<Value> {
-          Value y = toCompute(nb, nloc, in[0], ct);
-          return {toStorage(nb, nloc, emitActivation(nb, nloc, act, y),
-                            storage)};
-        });
+    Value z =
+        mapData(rewriter, loc, getElementwiseLayout(type), op.getInput(), {},
+                emptyLike(rewriter, loc, op.getInput()),
+                [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
+                    ValueRange) -> SmallVector<Value> {
+                  Value y = toCompute(nb, nloc, in[0], ct);
+                  return {toStorage(nb, nloc, emitActivation(nb, nloc, act, y),
+                                    storage)};
+                });
     rewriter.replaceOp(op, z);
     return success();
   }

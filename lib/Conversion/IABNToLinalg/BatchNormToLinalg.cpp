@@ -34,19 +34,18 @@ struct Statistics {
 Statistics computeStatistics(OpBuilder &b, Location loc, const Layout &layout,
                              Value x, Value count) {
   Type ct = layout.computeType;
-  Value sum = reducePerChannel(
-      b, loc, layout, x, {}, 1,
-      [&](OpBuilder &nb, Location nloc, ValueRange data, ValueRange,
-          ValueRange) -> SmallVector<Value> {
-        return {toCompute(nb, nloc, data[0], ct)};
-      })[0];
+  Value sum =
+      reducePerChannel(b, loc, layout, x, {}, 1,
+                       [&](OpBuilder &nb, Location nloc, ValueRange data,
+                           ValueRange, ValueRange) -> SmallVector<Value> {
+                         return {toCompute(nb, nloc, data[0], ct)};
+                       })[0];
   auto divideByCount = [&](Value total) {
-    return mapChannels(
-        b, loc, total, total, ct,
-        [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
-            ValueRange) -> SmallVector<Value> {
-          return {arith::DivFOp::create(nb, nloc, in[0], count)};
-        })[0];
+    return mapChannels(b, loc, total, total, ct,
+                       [&](OpBuilder &nb, Location nloc, ValueRange in,
+                           ValueRange, ValueRange) -> SmallVector<Value> {
+                         return {arith::DivFOp::create(nb, nloc, in[0], count)};
+                       })[0];
   };
   Value mean = divideByCount(sum);
   Value squares = reducePerChannel(
@@ -73,18 +72,20 @@ Value emitGammaHat(OpBuilder &b, Location loc, Value gamma,
     return arith::AddFOp::create(b, loc, magnitude, eps);
   // sign(gamma) * max(|gamma|, eps), sign(0) = +1; NaN propagates.
   Value clamped = arith::MaximumFOp::create(b, loc, magnitude, eps);
-  Value negative = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OLT, gamma,
-      constantFloat(b, loc, type, 0.0));
+  Value negative =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, gamma,
+                            constantFloat(b, loc, type, 0.0));
   return arith::SelectOp::create(
       b, loc, negative, arith::NegFOp::create(b, loc, clamped), clamped);
 }
 
 /// Per-channel `a = gamma_hat * rsqrt(var + eps)` and `beta` (0 if absent),
 /// in the compute type.
-std::pair<Value, Value> prepareNormalization(
-    OpBuilder &b, Location loc, const Layout &layout, Value variance,
-    Value scale, Value offset, double epsilon, std::optional<GammaMode> mode) {
+std::pair<Value, Value> prepareNormalization(OpBuilder &b, Location loc,
+                                             const Layout &layout,
+                                             Value variance, Value scale,
+                                             Value offset, double epsilon,
+                                             std::optional<GammaMode> mode) {
   Type ct = layout.computeType;
   SmallVector<Value> inputs{variance};
   if (scale)
@@ -131,8 +132,7 @@ Value normalize(OpBuilder &b, Location loc, const Layout &layout, Value x,
         Value value = toCompute(nb, nloc, x ? in[0] : out[0], ct);
         Value centered = arith::SubFOp::create(nb, nloc, value, ch[0]);
         Value y = arith::AddFOp::create(
-            nb, nloc, arith::MulFOp::create(nb, nloc, centered, ch[1]),
-            ch[2]);
+            nb, nloc, arith::MulFOp::create(nb, nloc, centered, ch[1]), ch[2]);
         Value z = act ? emitActivation(nb, nloc, act, y) : y;
         return {toStorage(nb, nloc, z, storage)};
       });
@@ -165,27 +165,40 @@ Value toComputeChannels(OpBuilder &b, Location loc, Value value, Type ct) {
 // Forward ops
 //===----------------------------------------------------------------------===//
 
+/// The training forward shared by batch_norm_train and inplace_abn: batch
+/// statistics, then y = gamma' * x_hat + beta (gamma' = gamma for standard
+/// BN, gamma_hat for the fused op) and z = phi(y) when `act` is given. The
+/// fused op writes z into x itself (destination-passing style: z takes x's
+/// buffer when x is dead afterwards); standard BN writes into a new tensor.
+template <typename OpTy>
+LogicalResult lowerTrainingForward(OpTy op, PatternRewriter &rewriter,
+                                   std::optional<GammaMode> mode,
+                                   ActivationAttr act) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  Layout layout(cast<RankedTensorType>(x.getType()), op.getFeatureDim());
+  double eps = op.getEpsilon().convertToDouble();
+  Value count = getSampleCount(rewriter, loc, x, layout, /*training=*/true);
+  Statistics stats = computeStatistics(rewriter, loc, layout, x, count);
+  auto [a, beta] =
+      prepareNormalization(rewriter, loc, layout, stats.variance, op.getScale(),
+                           op.getOffset(), eps, mode);
+  bool inPlace = mode.has_value();
+  Value out =
+      normalize(rewriter, loc, layout, inPlace ? Value() : x, stats.mean, a,
+                beta, act, inPlace ? x : emptyLike(rewriter, loc, x));
+  Type channelType = op.getMean().getType();
+  rewriter.replaceOp(
+      op, {out, toChannelType(rewriter, loc, stats.mean, channelType),
+           toChannelType(rewriter, loc, stats.variance, channelType)});
+  return success();
+}
+
 struct BatchNormTrainLowering : OpRewritePattern<BatchNormTrainOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BatchNormTrainOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Layout layout(op.getInput().getType(), op.getFeatureDim());
-    double eps = op.getEpsilon().convertToDouble();
-    Value count =
-        getSampleCount(rewriter, loc, op.getInput(), layout, /*training=*/true);
-    Statistics stats =
-        computeStatistics(rewriter, loc, layout, op.getInput(), count);
-    auto [a, beta] =
-        prepareNormalization(rewriter, loc, layout, stats.variance,
-                             op.getScale(), op.getOffset(), eps, std::nullopt);
-    Value y = normalize(rewriter, loc, layout, op.getInput(), stats.mean, a,
-                        beta, nullptr, emptyLike(rewriter, loc, op.getInput()));
-    Type channelType = op.getMean().getType();
-    rewriter.replaceOp(
-        op, {y, toChannelType(rewriter, loc, stats.mean, channelType),
-             toChannelType(rewriter, loc, stats.variance, channelType)});
-    return success();
+    return lowerTrainingForward(op, rewriter, std::nullopt, nullptr);
   }
 };
 
@@ -193,25 +206,8 @@ struct InPlaceABNLowering : OpRewritePattern<InPlaceABNOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(InPlaceABNOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Layout layout(op.getInput().getType(), op.getFeatureDim());
-    double eps = op.getEpsilon().convertToDouble();
-    Value count =
-        getSampleCount(rewriter, loc, op.getInput(), layout, /*training=*/true);
-    Statistics stats =
-        computeStatistics(rewriter, loc, layout, op.getInput(), count);
-    auto [a, beta] = prepareNormalization(rewriter, loc, layout,
-                                          stats.variance, op.getScale(),
-                                          op.getOffset(), eps, op.getGammaMode());
-    // Destination-passing style into x itself: z takes x's buffer when x is
-    // dead afterwards.
-    Value z = normalize(rewriter, loc, layout, nullptr, stats.mean, a, beta,
-                        op.getActivation(), op.getInput());
-    Type channelType = op.getMean().getType();
-    rewriter.replaceOp(
-        op, {z, toChannelType(rewriter, loc, stats.mean, channelType),
-             toChannelType(rewriter, loc, stats.variance, channelType)});
-    return success();
+    return lowerTrainingForward(op, rewriter, op.getGammaMode(),
+                                op.getActivation());
   }
 };
 
@@ -226,8 +222,8 @@ struct BatchNormInferenceLowering : OpRewritePattern<BatchNormInferenceOp> {
         rewriter, loc, layout, op.getRunningVariance(), op.getScale(),
         op.getOffset(), op.getEpsilon().convertToDouble(), std::nullopt);
     Value mean = toComputeChannels(rewriter, loc, op.getRunningMean(), ct);
-    rewriter.replaceOp(op, normalize(rewriter, loc, layout, op.getInput(),
-                                     mean, a, beta, nullptr,
+    rewriter.replaceOp(op, normalize(rewriter, loc, layout, op.getInput(), mean,
+                                     a, beta, nullptr,
                                      emptyLike(rewriter, loc, op.getInput())));
     return success();
   }
@@ -246,9 +242,8 @@ struct RunningStatsUpdateLowering : OpRewritePattern<RunningStatsUpdateOp> {
       factor = constantFloat(rewriter, loc, elementType,
                              momentum->convertToDouble());
     } else {
-      Value n = tensor::ExtractOp::create(rewriter, loc,
-                                          op.getNumBatchesTracked(),
-                                          ValueRange{});
+      Value n = tensor::ExtractOp::create(
+          rewriter, loc, op.getNumBatchesTracked(), ValueRange{});
       factor = arith::DivFOp::create(
           rewriter, loc, constantFloat(rewriter, loc, elementType, 1.0),
           arith::SIToFPOp::create(rewriter, loc, elementType, n));
@@ -288,20 +283,19 @@ SmallVector<Value> prepareGradInput(OpBuilder &b, Location loc,
                                     const Layout &layout, Value sumG,
                                     Value sumGXhat, Value count) {
   Type ct = layout.computeType;
-  return mapChannels(
-      b, loc, sumG, {sumG, sumGXhat}, {ct, ct},
-      [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
-          ValueRange) -> SmallVector<Value> {
-        return {arith::DivFOp::create(nb, nloc, in[0], count),
-                arith::DivFOp::create(nb, nloc, in[1], count)};
-      });
+  return mapChannels(b, loc, sumG, {sumG, sumGXhat}, {ct, ct},
+                     [&](OpBuilder &nb, Location nloc, ValueRange in,
+                         ValueRange, ValueRange) -> SmallVector<Value> {
+                       return {arith::DivFOp::create(nb, nloc, in[0], count),
+                               arith::DivFOp::create(nb, nloc, in[1], count)};
+                     });
 }
 
-Value emitGradInput(OpBuilder &b, Location loc, Value g, Value xHat,
-                    Value coef, Value k1, Value k2) {
-  Value inner = arith::SubFOp::create(
-      b, loc, arith::SubFOp::create(b, loc, g, k1),
-      arith::MulFOp::create(b, loc, xHat, k2));
+Value emitGradInput(OpBuilder &b, Location loc, Value g, Value xHat, Value coef,
+                    Value k1, Value k2) {
+  Value inner =
+      arith::SubFOp::create(b, loc, arith::SubFOp::create(b, loc, g, k1),
+                            arith::MulFOp::create(b, loc, xHat, k2));
   return arith::MulFOp::create(b, loc, coef, inner);
 }
 
@@ -336,21 +330,20 @@ struct BatchNormTrainGradLowering : OpRewritePattern<BatchNormTrainGradOp> {
           return {rstd, coef};
         });
     Value rstd = params[0], coef = params[1];
-    auto xHatOf = [&](OpBuilder &nb, Location nloc, Value x, Value m,
-                      Value r) {
+    auto xHatOf = [&](OpBuilder &nb, Location nloc, Value x, Value m, Value r) {
       return arith::MulFOp::create(
           nb, nloc,
           arith::SubFOp::create(nb, nloc, toCompute(nb, nloc, x, ct), m), r);
     };
-    SmallVector<Value> sums = reducePerChannel(
-        rewriter, loc, layout, {op.getGradOutput(), op.getInput()},
-        {mean, rstd}, 2,
-        [&](OpBuilder &nb, Location nloc, ValueRange data, ValueRange ch,
-            ValueRange) -> SmallVector<Value> {
-          Value g = toCompute(nb, nloc, data[0], ct);
-          Value xHat = xHatOf(nb, nloc, data[1], ch[0], ch[1]);
-          return {g, arith::MulFOp::create(nb, nloc, g, xHat)};
-        });
+    SmallVector<Value> sums =
+        reducePerChannel(rewriter, loc, layout,
+                         {op.getGradOutput(), op.getInput()}, {mean, rstd}, 2,
+                         [&](OpBuilder &nb, Location nloc, ValueRange data,
+                             ValueRange ch, ValueRange) -> SmallVector<Value> {
+                           Value g = toCompute(nb, nloc, data[0], ct);
+                           Value xHat = xHatOf(nb, nloc, data[1], ch[0], ch[1]);
+                           return {g, arith::MulFOp::create(nb, nloc, g, xHat)};
+                         });
     SmallVector<Value> ks =
         prepareGradInput(rewriter, loc, layout, sums[0], sums[1], count);
     Value dx = mapData(
@@ -421,9 +414,9 @@ struct InPlaceABNGradLowering : OpRewritePattern<InPlaceABNGradOp> {
     auto recover = [&](OpBuilder &nb, Location nloc, Value dz, Value z,
                        Value invG, Value b) -> std::pair<Value, Value> {
       Value zc = toCompute(nb, nloc, z, ct);
-      Value gy = arith::MulFOp::create(
-          nb, nloc, toCompute(nb, nloc, dz, ct),
-          emitDerivativeFromOutput(nb, nloc, act, zc));
+      Value gy =
+          arith::MulFOp::create(nb, nloc, toCompute(nb, nloc, dz, ct),
+                                emitDerivativeFromOutput(nb, nloc, act, zc));
       Value y = emitActivationInverse(nb, nloc, act, zc);
       Value xHat = arith::MulFOp::create(
           nb, nloc, arith::SubFOp::create(nb, nloc, y, b), invG);
@@ -457,17 +450,17 @@ struct InPlaceABNGradLowering : OpRewritePattern<InPlaceABNGradOp> {
     Value gradScale = sums[1];
     if (op.getScale() && mode == GammaMode::AbsPlusEps) {
       Value gamma = toComputeChannels(rewriter, loc, op.getScale(), ct);
-      gradScale = mapChannels(
-          rewriter, loc, gradScale, {gradScale, gamma}, ct,
-          [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
-              ValueRange) -> SmallVector<Value> {
-            Value negative = arith::CmpFOp::create(
-                nb, nloc, arith::CmpFPredicate::OLT, in[1],
-                constantFloat(nb, nloc, ct, 0.0));
-            return {arith::SelectOp::create(
-                nb, nloc, negative, arith::NegFOp::create(nb, nloc, in[0]),
-                in[0])};
-          })[0];
+      gradScale =
+          mapChannels(rewriter, loc, gradScale, {gradScale, gamma}, ct,
+                      [&](OpBuilder &nb, Location nloc, ValueRange in,
+                          ValueRange, ValueRange) -> SmallVector<Value> {
+                        Value negative = arith::CmpFOp::create(
+                            nb, nloc, arith::CmpFPredicate::OLT, in[1],
+                            constantFloat(nb, nloc, ct, 0.0));
+                        return {arith::SelectOp::create(
+                            nb, nloc, negative,
+                            arith::NegFOp::create(nb, nloc, in[0]), in[0])};
+                      })[0];
     }
     Type channelType = op.getGradScale().getType();
     rewriter.replaceOp(

@@ -25,15 +25,13 @@ Value lowering::constantFloat(OpBuilder &b, Location loc, Type type,
   return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
 }
 
-Value lowering::toCompute(OpBuilder &b, Location loc, Value value,
-                          Type type) {
+Value lowering::toCompute(OpBuilder &b, Location loc, Value value, Type type) {
   if (value.getType() == type)
     return value;
   return arith::ExtFOp::create(b, loc, type, value);
 }
 
-Value lowering::toStorage(OpBuilder &b, Location loc, Value value,
-                          Type type) {
+Value lowering::toStorage(OpBuilder &b, Location loc, Value value, Type type) {
   if (value.getType() == type)
     return value;
   return arith::TruncFOp::create(b, loc, type, value);
@@ -66,8 +64,8 @@ Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
     return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, scaled);
   }
   case ActivationKind::ELU: {
-    Value negative = arith::MulFOp::create(
-        b, loc, param, math::ExpM1Op::create(b, loc, y));
+    Value negative =
+        arith::MulFOp::create(b, loc, param, math::ExpM1Op::create(b, loc, y));
     return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, negative);
   }
   }
@@ -208,17 +206,16 @@ Value lowering::getSampleCount(OpBuilder &b, Location loc, Value data,
       continue;
     }
     Value size = tensor::DimOp::create(b, loc, data, dim);
-    dynamicCount = dynamicCount ? arith::MulIOp::create(b, loc, dynamicCount,
-                                                        size)
-                                : size;
+    dynamicCount =
+        dynamicCount ? arith::MulIOp::create(b, loc, dynamicCount, size) : size;
   }
   Value count = arith::ConstantIndexOp::create(b, loc, staticCount);
   if (dynamicCount) {
     count = arith::MulIOp::create(b, loc, count, dynamicCount);
     if (training) {
-      Value enough = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::sge, count,
-          arith::ConstantIndexOp::create(b, loc, 2));
+      Value enough =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, count,
+                                arith::ConstantIndexOp::create(b, loc, 2));
       cf::AssertOp::create(b, loc, enough,
                            "iabn: training-mode batch norm needs more than "
                            "one value per channel");
@@ -230,8 +227,7 @@ Value lowering::getSampleCount(OpBuilder &b, Location loc, Value data,
 
 Value lowering::emptyLike(OpBuilder &b, Location loc, Value like) {
   auto type = cast<RankedTensorType>(like.getType());
-  SmallVector<OpFoldResult> sizes =
-      tensor::getMixedSizes(b, loc, like);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
   return tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
 }
 

@@ -75,9 +75,9 @@ struct Layout {
 /// (both in storage types, as the block arguments give them) and, for
 /// element-wise maps, the destination value. Returns the values to yield
 /// (element-wise) or to accumulate (reductions).
-using BodyFn = function_ref<SmallVector<Value>(
-    OpBuilder &, Location, ValueRange data, ValueRange channels,
-    ValueRange outputs)>;
+using BodyFn =
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange data,
+                                    ValueRange channels, ValueRange outputs)>;
 
 /// The number of channels (index).
 Value getChannelCount(OpBuilder &b, Location loc, Value data,
@@ -97,8 +97,8 @@ SmallVector<Value> reducePerChannel(OpBuilder &b, Location loc,
 
 /// An element-wise map over the data writing into `init` (destination-
 /// passing style): returns the new tensor.
-Value mapData(OpBuilder &b, Location loc, const Layout &layout,
-              ValueRange data, ValueRange channels, Value init, BodyFn body);
+Value mapData(OpBuilder &b, Location loc, const Layout &layout, ValueRange data,
+              ValueRange channels, Value init, BodyFn body);
 
 /// An element-wise map over 1-d per-channel tensors producing tensors of
 /// `resultTypes` element types; `shapeLike` gives the extent.
