@@ -64,6 +64,9 @@ def _name(target):
         "aten.", "")).strip("_")
 
 
+# The location given to the k-th batch norm of an exported graph.
+BN_LOCATION_PREFIX = "iabn.bn"
+
 # aten's training batch norms (PyTorch 1.x and 2.x): (input, weight, bias,
 # running_mean, running_var, training, momentum, eps) -> (out, mean, invstd,
 # ...).
@@ -76,7 +79,7 @@ class _Emitter:
     def __init__(self, gm, values):
         self.gm, self.values = gm, values
         self.ssa = {}         # (node, index or None) -> "%name"
-        self.var_of = {}      # native_batch_norm node -> its variance value
+        self.num_batch_norms = 0
         self.lines = []
         self.decls = {}
         self.counter = 0
@@ -154,13 +157,18 @@ class _Emitter:
         offset = f" offset {self.value(b)}" if b is not None else ""
         attrs = f"{{epsilon = {_float(eps)} : f64, feature_dim = 1 : i64}}"
         y, mean, var = self.fresh(), self.fresh(), self.fresh()
+        # The k-th batch norm of the trace carries loc("iabn.bn<k>"), so that
+        # remarks can be mapped back to the k-th batch-norm module call.
+        loc = f'loc("{BN_LOCATION_PREFIX}{self.num_batch_norms}")'
+        self.num_batch_norms += 1
         if training:
             self.emit(f"{y}, {mean}, {var} = iabn.batch_norm_train "
-                      f"{self.value(x)}{scale}{offset} {attrs} : {t}, {c}")
+                      f"{self.value(x)}{scale}{offset} {attrs} : {t}, {c} "
+                      f"{loc}")
         else:
             self.emit(f"{y} = iabn.batch_norm_inference {self.value(x)}"
                       f"{scale}{offset} stats({self.value(rm)}, "
-                      f"{self.value(rv)}) {attrs} : {t}, {c}")
+                      f"{self.value(rv)}) {attrs} : {t}, {c} {loc}")
         # Results 1 and 2 are (mean, invstd) in aten; ours are (mean,
         # variance), consumed by the matching backward.
         self.ssa[(node, 0)], self.ssa[(node, 1)] = y, mean
