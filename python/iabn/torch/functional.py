@@ -64,20 +64,45 @@ def _derivative(z, activation, p):
 _KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
+_layouts = {}
+_options = {}
+
+
 def _kernel_layout(x):
     """The [outer][C][inner] layout of x for the GPU kernels, or None when
-    they do not apply (CPU, f64, other memory formats)."""
+    they do not apply (CPU, f64, other memory formats). Cached: these are
+    per-call host costs."""
     if not x.is_cuda or x.dtype not in _KERNEL_DTYPES:
         return None
     if _cuda_kernels() is None:
         return None
     if x.is_contiguous():
-        inner = x[0, 0].numel() if x.dim() > 2 else 1
-        return _cuda.Layout(_cuda.DTYPES[x.dtype], x.shape[0], x.shape[1],
-                            inner)
-    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
-        return _cuda.layout_of(x, True)
-    return None
+        channels_last = False
+    elif x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        channels_last = True
+    else:
+        return None
+    key = (x.dtype, tuple(x.shape), channels_last)
+    layout = _layouts.get(key)
+    if layout is None:
+        if channels_last:
+            layout = _cuda.layout_of(x, True)
+        else:
+            inner = x[0, 0].numel() if x.dim() > 2 else 1
+            layout = _cuda.Layout(_cuda.DTYPES[x.dtype], x.shape[0],
+                                  x.shape[1], inner)
+        layout = _layouts[key] = layout
+    return layout
+
+
+def _kernel_options(activation, param, gamma_mode, eps):
+    key = (activation, param, gamma_mode, eps)
+    options = _options.get(key)
+    if options is None:
+        options = _options[key] = _cuda.Options(
+            _cuda.ACTIVATIONS[activation], float(param),
+            _cuda.GAMMA_MODES[gamma_mode], float(eps))
+    return options
 
 
 _kernels = []
@@ -121,13 +146,11 @@ class InPlaceABNFunction(torch.autograd.Function):
         dims = [0] + list(range(2, x.dim()))
         if layout is not None:
             k = _cuda_kernels()
-            opts = _cuda.Options(_cuda.ACTIVATIONS[activation], float(param),
-                                 _cuda.GAMMA_MODES[gamma_mode], float(eps))
+            opts = _kernel_options(activation, param, gamma_mode, eps)
             w = None if weight is None else weight.detach().float().contiguous()
             b = None if bias is None else bias.detach().float().contiguous()
             if training:
-                mean = torch.empty(c, device=x.device)
-                var = torch.empty(c, device=x.device)
+                mean, var = torch.empty(2, c, device=x.device)
                 k.forward_train(layout, opts, x, x, w, b, mean, var,
                                 running_mean, running_var, float(factor),
                                 workspace=_workspace(k, layout, x.device))
@@ -174,8 +197,7 @@ class InPlaceABNFunction(torch.autograd.Function):
         c = z.shape[1]
         if layout is not None and training:
             k = _cuda_kernels()
-            opts = _cuda.Options(_cuda.ACTIVATIONS[activation], float(param),
-                                 _cuda.GAMMA_MODES[gamma_mode], float(eps))
+            opts = _kernel_options(activation, param, gamma_mode, eps)
             w = None if weight is None else weight.detach().float().contiguous()
             b = None if bias is None else bias.detach().float().contiguous()
             channels_last = z.dim() == 4 and not z.is_contiguous()
@@ -184,8 +206,7 @@ class InPlaceABNFunction(torch.autograd.Function):
                 else torch.contiguous_format)
             # dx gets its own buffer: autograd may still need dz elsewhere.
             dx = torch.empty_like(z)
-            dgamma = torch.empty(c, device=z.device)
-            dbeta = torch.empty(c, device=z.device)
+            dgamma, dbeta = torch.empty(2, c, device=z.device)
             k.backward(layout, opts, z, dz, dx, w, b, var.float(), dgamma,
                        dbeta, workspace=_workspace(k, layout, z.device))
         else:
