@@ -416,6 +416,18 @@ iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
                 elementwiseGrid(grid, lib.multiprocessors), apply, stream);
 }
 
+/// The prologue of every entry point: clear the error, load the kernels,
+/// plan the layout and check the options.
+iabn_status begin(const iabn_layout *layout, const iabn_options *options,
+                  bool backward, Library *&lib, Plan &plan) {
+  lastError.clear();
+  if (iabn_status s = getLibrary(lib))
+    return s;
+  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
+    return s;
+  return checkOptions(options, backward);
+}
+
 std::string suffix(const iabn_layout *layout, const iabn_options *options) {
   return std::string(dtypeName(layout->dtype)) + "_" +
          activationName(options->activation);
@@ -443,14 +455,9 @@ IABN_EXPORT iabn_status iabn_forward_train(
     void *z, const float *gamma, const float *beta, float *mean, float *var,
     float *running_mean, float *running_var, float factor, void *workspace,
     size_t workspace_bytes, void *stream) {
-  lastError.clear();
   Library *lib;
-  if (iabn_status s = getLibrary(lib))
-    return s;
   Plan plan;
-  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
-    return s;
-  if (iabn_status s = checkOptions(options, /*backward=*/false))
+  if (iabn_status s = begin(layout, options, /*backward=*/false, lib, plan))
     return s;
   if (!x || !z || !mean || !var || !workspace)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
@@ -532,14 +539,9 @@ IABN_EXPORT iabn_status iabn_forward_inference(
     void *z, const float *gamma, const float *beta, const float *running_mean,
     const float *running_var, void *workspace, size_t workspace_bytes,
     void *stream) {
-  lastError.clear();
   Library *lib;
-  if (iabn_status s = getLibrary(lib))
-    return s;
   Plan plan;
-  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
-    return s;
-  if (iabn_status s = checkOptions(options, /*backward=*/false))
+  if (iabn_status s = begin(layout, options, /*backward=*/false, lib, plan))
     return s;
   if (!x || !z || !running_mean || !running_var || !workspace)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
@@ -573,14 +575,9 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
                                       const float *var, float *dgamma,
                                       float *dbeta, void *workspace,
                                       size_t workspace_bytes, void *stream) {
-  lastError.clear();
   Library *lib;
-  if (iabn_status s = getLibrary(lib))
-    return s;
   Plan plan;
-  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
-    return s;
-  if (iabn_status s = checkOptions(options, /*backward=*/true))
+  if (iabn_status s = begin(layout, options, /*backward=*/true, lib, plan))
     return s;
   if (!z || !dz || !dx || !var || !dgamma || !dbeta || !workspace)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
