@@ -246,6 +246,22 @@ Value gammaHat(KernelBuilder &kb, Value gamma, Value mode, Value eps) {
   return kb.select(kb.ne0(mode), absPlusEps, signClamp);
 }
 
+/// gamma_hat (1 without a scale), beta (0 without an offset) and
+/// rsqrt(var + eps) of channel c.
+struct ChannelParams {
+  Value gammaHat, beta, rstd;
+};
+
+ChannelParams loadChannelParams(KernelBuilder &kb, Value c, Value gamma,
+                                Value beta, Value hasGamma, Value hasBeta,
+                                Value mode, Value eps, Value var) {
+  Value g = kb.select(kb.ne0(hasGamma),
+                      gammaHat(kb, kb.load(gamma, c), mode, eps), kb.f(1.0));
+  Value b = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
+  Value rstd = math::RsqrtOp::create(kb.b, kb.loc, kb.addf(var, eps));
+  return {g, b, rstd};
+}
+
 /// The library being built.
 class LibraryBuilder {
 public:
@@ -366,13 +382,8 @@ void LibraryBuilder::buildFinalizeStats() {
                  Value var = kb.divf(total[2], kb.maxf(total[0], kb.f(1.0)));
                  kb.store(mean, meanOut, c);
                  kb.store(var, varOut, c);
-                 Value g = kb.select(kb.ne0(hasGamma),
-                                     gammaHat(kb, kb.load(gamma, c), mode, eps),
-                                     kb.f(1.0));
-                 Value bt =
-                     kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
-                 Value rstd =
-                     math::RsqrtOp::create(kb.b, kb.loc, kb.addf(var, eps));
+                 auto [g, bt, rstd] = loadChannelParams(
+                     kb, c, gamma, beta, hasGamma, hasBeta, mode, eps, var);
                  kb.store(mean, params, c);
                  kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
                  kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
@@ -401,12 +412,9 @@ void LibraryBuilder::buildPrepareInference() {
                  channels = a[8], params = a[9];
            Value c = kb.globalThread().first;
            kb.ifThen(kb.ult(c, channels), [&] {
-             Value g = kb.select(kb.ne0(hasGamma),
-                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
-                                 kb.f(1.0));
-             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
-             Value rstd = math::RsqrtOp::create(kb.b, kb.loc,
-                                                kb.addf(kb.load(rv, c), eps));
+             auto [g, bt, rstd] =
+                 loadChannelParams(kb, c, gamma, beta, hasGamma, hasBeta, mode,
+                                   eps, kb.load(rv, c));
              kb.store(kb.load(rm, c), params, c);
              kb.store(kb.mulf(g, rstd), params, kb.addi(channels, c));
              kb.store(bt, params, kb.addi(kb.muli(kb.idx(2), channels), c));
@@ -453,12 +461,9 @@ void LibraryBuilder::buildPrepareGrad() {
                  params = a[8];
            Value c = kb.globalThread().first;
            kb.ifThen(kb.ult(c, channels), [&] {
-             Value g = kb.select(kb.ne0(hasGamma),
-                                 gammaHat(kb, kb.load(gamma, c), mode, eps),
-                                 kb.f(1.0));
-             Value bt = kb.select(kb.ne0(hasBeta), kb.load(beta, c), kb.f(0));
-             Value rstd = math::RsqrtOp::create(kb.b, kb.loc,
-                                                kb.addf(kb.load(var, c), eps));
+             auto [g, bt, rstd] =
+                 loadChannelParams(kb, c, gamma, beta, hasGamma, hasBeta, mode,
+                                   eps, kb.load(var, c));
              kb.store(kb.divf(kb.f(1.0), g), params, c);
              kb.store(bt, params, kb.addi(channels, c));
              kb.store(kb.mulf(g, rstd), params,
