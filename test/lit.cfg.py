@@ -56,17 +56,25 @@ config.iabn_cuda_lib = os.path.join(config.iabn_lib_dir, "libiabn_cuda.so")
 config.substitutions.append(("%iabn_cuda_lib", config.iabn_cuda_lib))
 
 
-def _has_cuda_gpu():
+def _cuda_gpus():
+    """The number of CUDA GPUs torch sees (0 without the kernel library)."""
     if not os.path.exists(config.iabn_cuda_lib) or not shutil.which("nvidia-smi"):
-        return False
+        return 0
     try:
         probe = subprocess.run(
-            [sys.executable, "-c", "import torch; assert torch.cuda.is_available()"],
-            capture_output=True, timeout=120)
+            [sys.executable, "-c",
+             "import torch; print(torch.cuda.device_count() "
+             "if torch.cuda.is_available() else 0)"],
+            capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
+        return 0
+    if probe.returncode != 0:
+        return 0
+    return int(probe.stdout.strip().splitlines()[-1])
 
 
-if _has_cuda_gpu():
+_gpus = _cuda_gpus()
+if _gpus >= 1:
     config.available_features.add("cuda-gpu")
+if _gpus >= 2:
+    config.available_features.add("cuda-gpus-2")

@@ -433,6 +433,196 @@ std::string suffix(const iabn_layout *layout, const iabn_options *options) {
          activationName(options->activation);
 }
 
+/// Checks the workspace size of a call.
+iabn_status checkWorkspace(const Plan &plan, size_t workspaceBytes) {
+  if (workspaceBytes < workspaceFloats(plan) * sizeof(float))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "workspace too small: %zu bytes, need %zu", workspaceBytes,
+                workspaceFloats(plan) * sizeof(float));
+  return IABN_OK;
+}
+
+/// The statistics half of the training forward: partial sums of x, then
+/// finalize_stats (mean, biased var, the apply parameters, the running
+/// statistics). `params` is set to where the apply parameters were written.
+iabn_status launchStatistics(Library &lib, const Plan &plan,
+                             const iabn_layout *layout, float epsilon,
+                             iabn_gamma_mode gammaMode, const void *x,
+                             const float *gamma, const float *beta, float *mean,
+                             float *var, float *runningMean, float *runningVar,
+                             float factor, float *ws, float *&params,
+                             void *stream) {
+  int64_t C = plan.channels;
+  bool clPartials = plan.channelsLast && aligned(x);
+  int64_t partials = numPartials(plan, clPartials);
+  params = ws + 3 * C * partials;
+
+  if (clPartials) {
+    Args partial;
+    partial.buffer(x, plan.total);
+    partial.buffer(ws, 3 * C * partials);
+    addChannelsLastPlacement(partial, plan, layout->outer);
+    if (iabn_status s = launch(
+            lib, std::string("partial_stats_cl_") + dtypeName(layout->dtype),
+            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
+      return s;
+  } else {
+    bool planarX = plan.planar && aligned(x);
+    Args partial;
+    partial.buffer(x, plan.total);
+    partial.buffer(ws, 3 * C * partials);
+    partial.index(C);
+    partial.index(plan.inner);
+    partial.index(plan.perChannel);
+    partial.index(plan.splits);
+    partial.index(plan.chunk);
+    if (iabn_status s = launch(
+            lib,
+            std::string(planarX ? "partial_stats_planar_" : "partial_stats_") +
+                dtypeName(layout->dtype),
+            static_cast<unsigned>(C * plan.splits), partial, stream))
+      return s;
+  }
+
+  double m = static_cast<double>(plan.perChannel);
+  Args finalize;
+  finalize.buffer(ws, 3 * C * partials);
+  finalize.index(C);
+  finalize.index(partials);
+  finalize.f32(epsilon);
+  finalize.buffer(gamma ? gamma : mean, C);
+  finalize.buffer(beta ? beta : mean, C);
+  finalize.i32(gamma != nullptr);
+  finalize.i32(beta != nullptr);
+  finalize.i32(gammaMode);
+  finalize.buffer(mean, C);
+  finalize.buffer(var, C);
+  finalize.buffer(params, 3 * C);
+  finalize.buffer(runningMean ? runningMean : mean, C);
+  finalize.buffer(runningVar ? runningVar : var, C);
+  finalize.i32(runningMean != nullptr);
+  finalize.f32(factor);
+  finalize.f32(m > 1.0 ? static_cast<float>(m / (m - 1.0)) : 1.0f);
+  return launch(lib, "finalize_stats", static_cast<unsigned>(C), finalize,
+                stream);
+}
+
+/// prepare_grad: params = [1/gamma_hat | beta | gamma_hat * rstd | . | .].
+iabn_status launchPrepareGrad(Library &lib, const Plan &plan,
+                              const iabn_options *options, const float *gamma,
+                              const float *beta, const float *var,
+                              float *params, void *stream) {
+  int64_t C = plan.channels;
+  Args prepare;
+  prepare.buffer(var, C);
+  prepare.buffer(gamma ? gamma : var, C);
+  prepare.buffer(beta ? beta : var, C);
+  prepare.i32(gamma != nullptr);
+  prepare.i32(beta != nullptr);
+  prepare.i32(options->gamma_mode);
+  prepare.f32(options->epsilon);
+  prepare.index(C);
+  prepare.buffer(params, 5 * C);
+  return launch(lib, "prepare_grad", channelGrid(plan), prepare, stream);
+}
+
+/// The partial gradient sums (sum g_y, sum g_y * x_hat) of z and dz into
+/// `ws`, `partials` per channel; needs prepare_grad's params.
+iabn_status launchGradPartials(Library &lib, const Plan &plan,
+                               const iabn_layout *layout,
+                               const iabn_options *options, const void *z,
+                               const void *dz, const float *params, float *ws,
+                               int64_t partials, bool clPartials,
+                               void *stream) {
+  int64_t C = plan.channels;
+  std::string sfx = suffix(layout, options);
+  if (clPartials) {
+    Args partial;
+    partial.buffer(z, plan.total);
+    partial.buffer(dz, plan.total);
+    partial.buffer(params, 5 * C);
+    partial.buffer(ws, 2 * C * partials);
+    addChannelsLastPlacement(partial, plan, layout->outer);
+    partial.f32(options->activation_param);
+    return launch(lib, "partial_grads_cl_" + sfx,
+                  static_cast<unsigned>(plan.tiles * plan.clSplits), partial,
+                  stream);
+  }
+  bool planarZ = plan.planar && aligned(z) && aligned(dz);
+  Args partial;
+  partial.buffer(z, plan.total);
+  partial.buffer(dz, plan.total);
+  partial.buffer(params, 5 * C);
+  partial.buffer(ws, 2 * C * partials);
+  partial.index(C);
+  partial.index(plan.inner);
+  partial.index(plan.perChannel);
+  partial.index(plan.splits);
+  partial.index(plan.chunk);
+  partial.f32(options->activation_param);
+  return launch(lib,
+                (planarZ ? "partial_grads_planar_" : "partial_grads_") + sfx,
+                static_cast<unsigned>(C * plan.splits), partial, stream);
+}
+
+/// finalize_grads: sums the `partials` per channel of `sums` (layout
+/// [sum g_y | sum g_y * x_hat], each C * partials), writes dbeta and dgamma
+/// (times sign(gamma) in abs_plus_eps mode) and the apply parameters
+/// k1 = sum g_y / count, k2 = sum g_y * x_hat / count.
+iabn_status launchFinalizeGrads(Library &lib, const Plan &plan,
+                                const float *sums, int64_t partials,
+                                float count, const float *gamma,
+                                iabn_gamma_mode gammaMode, float *dgamma,
+                                float *dbeta, float *params, void *stream) {
+  int64_t C = plan.channels;
+  Args finalize;
+  finalize.buffer(sums, 2 * C * partials);
+  finalize.index(C);
+  finalize.index(partials);
+  finalize.f32(count);
+  finalize.buffer(gamma ? gamma : params, C);
+  finalize.i32(gamma != nullptr);
+  finalize.i32(gammaMode);
+  finalize.buffer(dgamma, C);
+  finalize.buffer(dbeta, C);
+  finalize.buffer(params, 5 * C);
+  return launch(lib, "finalize_grads", static_cast<unsigned>(C), finalize,
+                stream);
+}
+
+/// apply_grad: dx = gamma_hat * rstd * (g_y - k1 - x_hat * k2).
+iabn_status launchApplyGrad(Library &lib, const Plan &plan,
+                            const iabn_layout *layout,
+                            const iabn_options *options, const void *z,
+                            const void *dz, void *dx, const float *params,
+                            void *stream) {
+  auto [variant, items] = elementwiseVariant(plan, {z, dz, dx, params});
+  Args apply;
+  apply.buffer(z, plan.total);
+  apply.buffer(dz, plan.total);
+  apply.buffer(dx, plan.total);
+  apply.buffer(params, 5 * plan.channels);
+  apply.index(plan.channels);
+  apply.index(plan.inner);
+  apply.index(items);
+  apply.f32(options->activation_param);
+  Plan grid = plan;
+  grid.total = items;
+  return launch(lib,
+                std::string("apply_grad_") + variant + suffix(layout, options),
+                elementwiseGrid(grid, lib.multiprocessors), apply, stream);
+}
+
+/// The common checks of the backward entry points.
+iabn_status checkBackward(const Plan &plan, const void *z, const void *dz,
+                          const float *var, const void *workspace,
+                          size_t workspaceBytes) {
+  if (!z || !dz || !var || !workspace)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "z, dz, var and workspace must not be NULL");
+  return checkWorkspace(plan, workspaceBytes);
+}
+
 } // namespace
 
 #define IABN_EXPORT __attribute__((visibility("default")))
@@ -470,68 +660,39 @@ IABN_EXPORT iabn_status iabn_forward_train(
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "training needs more than one value per channel, got %lld",
                 static_cast<long long>(plan.perChannel));
-  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
-    return fail(IABN_ERROR_INVALID_ARGUMENT,
-                "workspace too small: %zu bytes, need %zu", workspace_bytes,
-                workspaceFloats(plan) * sizeof(float));
-  float *ws = static_cast<float *>(workspace);
-  int64_t C = plan.channels;
-  bool clPartials = plan.channelsLast && aligned(x);
-  int64_t partials = numPartials(plan, clPartials);
-  float *params = ws + 3 * C * partials;
-  std::string sfx = suffix(layout, options);
-
-  if (clPartials) {
-    Args partial;
-    partial.buffer(x, plan.total);
-    partial.buffer(ws, 3 * C * partials);
-    addChannelsLastPlacement(partial, plan, layout->outer);
-    if (iabn_status s = launch(
-            *lib, std::string("partial_stats_cl_") + dtypeName(layout->dtype),
-            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
-      return s;
-  } else {
-    bool planarX = plan.planar && aligned(x);
-    Args partial;
-    partial.buffer(x, plan.total);
-    partial.buffer(ws, 3 * C * partials);
-    partial.index(C);
-    partial.index(plan.inner);
-    partial.index(plan.perChannel);
-    partial.index(plan.splits);
-    partial.index(plan.chunk);
-    if (iabn_status s = launch(
-            *lib,
-            std::string(planarX ? "partial_stats_planar_" : "partial_stats_") +
-                dtypeName(layout->dtype),
-            static_cast<unsigned>(C * plan.splits), partial, stream))
-      return s;
-  }
-
-  double m = static_cast<double>(plan.perChannel);
-  Args finalize;
-  finalize.buffer(ws, 3 * C * partials);
-  finalize.index(C);
-  finalize.index(partials);
-  finalize.f32(options->epsilon);
-  finalize.buffer(gamma ? gamma : mean, C);
-  finalize.buffer(beta ? beta : mean, C);
-  finalize.i32(gamma != nullptr);
-  finalize.i32(beta != nullptr);
-  finalize.i32(options->gamma_mode);
-  finalize.buffer(mean, C);
-  finalize.buffer(var, C);
-  finalize.buffer(params, 3 * C);
-  finalize.buffer(running_mean ? running_mean : mean, C);
-  finalize.buffer(running_var ? running_var : var, C);
-  finalize.i32(running_mean != nullptr);
-  finalize.f32(factor);
-  finalize.f32(static_cast<float>(m / (m - 1.0)));
-  if (iabn_status s = launch(*lib, "finalize_stats", static_cast<unsigned>(C),
-                             finalize, stream))
+  if (iabn_status s = checkWorkspace(plan, workspace_bytes))
     return s;
+  float *params = nullptr;
+  if (iabn_status s = launchStatistics(
+          *lib, plan, layout, options->epsilon, options->gamma_mode, x, gamma,
+          beta, mean, var, running_mean, running_var, factor,
+          static_cast<float *>(workspace), params, stream))
+    return s;
+  return launchApply(*lib, plan, suffix(layout, options), x, z, params, options,
+                     stream);
+}
 
-  return launchApply(*lib, plan, sfx, x, z, params, options, stream);
+IABN_EXPORT iabn_status iabn_statistics(const iabn_layout *layout,
+                                        const void *x, float *mean, float *var,
+                                        void *workspace, size_t workspace_bytes,
+                                        void *stream) {
+  lastError.clear();
+  Library *lib;
+  Plan plan;
+  if (iabn_status s = getLibrary(lib))
+    return s;
+  if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
+    return s;
+  if (!x || !mean || !var || !workspace)
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "x, mean, var and workspace must not be NULL");
+  if (iabn_status s = checkWorkspace(plan, workspace_bytes))
+    return s;
+  float *params = nullptr;
+  return launchStatistics(*lib, plan, layout, /*epsilon=*/1.0f, IABN_SIGN_CLAMP,
+                          x, nullptr, nullptr, mean, var, nullptr, nullptr,
+                          0.0f, static_cast<float *>(workspace), params,
+                          stream);
 }
 
 IABN_EXPORT iabn_status iabn_forward_inference(
@@ -579,98 +740,97 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
   Plan plan;
   if (iabn_status s = begin(layout, options, /*backward=*/true, lib, plan))
     return s;
-  if (!z || !dz || !dx || !var || !dgamma || !dbeta || !workspace)
+  if (!dx || !dgamma || !dbeta)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "z, dz, dx, var, dgamma, dbeta and workspace must not be "
                 "NULL");
+  if (iabn_status s =
+          checkBackward(plan, z, dz, var, workspace, workspace_bytes))
+    return s;
   if (plan.perChannel < 2)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "training needs more than one value per channel");
-  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
-    return fail(IABN_ERROR_INVALID_ARGUMENT,
-                "workspace too small: %zu bytes, need %zu", workspace_bytes,
-                workspaceFloats(plan) * sizeof(float));
-  int64_t C = plan.channels;
   float *ws = static_cast<float *>(workspace);
   bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
   int64_t partials = numPartials(plan, clPartials);
-  float *params = ws + 3 * C * partials;
-  std::string sfx = suffix(layout, options);
-
-  Args prepare;
-  prepare.buffer(var, C);
-  prepare.buffer(gamma ? gamma : var, C);
-  prepare.buffer(beta ? beta : var, C);
-  prepare.i32(gamma != nullptr);
-  prepare.i32(beta != nullptr);
-  prepare.i32(options->gamma_mode);
-  prepare.f32(options->epsilon);
-  prepare.index(C);
-  prepare.buffer(params, 5 * C);
+  float *params = ws + 3 * plan.channels * partials;
+  if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
+                                        params, stream))
+    return s;
   if (iabn_status s =
-          launch(*lib, "prepare_grad", channelGrid(plan), prepare, stream))
+          launchGradPartials(*lib, plan, layout, options, z, dz, params, ws,
+                             partials, clPartials, stream))
     return s;
-
-  if (clPartials) {
-    Args partial;
-    partial.buffer(z, plan.total);
-    partial.buffer(dz, plan.total);
-    partial.buffer(params, 5 * C);
-    partial.buffer(ws, 2 * C * partials);
-    addChannelsLastPlacement(partial, plan, layout->outer);
-    partial.f32(options->activation_param);
-    if (iabn_status s = launch(
-            *lib, "partial_grads_cl_" + sfx,
-            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
-      return s;
-  } else {
-    bool planarZ = plan.planar && aligned(z) && aligned(dz);
-    Args partial;
-    partial.buffer(z, plan.total);
-    partial.buffer(dz, plan.total);
-    partial.buffer(params, 5 * C);
-    partial.buffer(ws, 2 * C * partials);
-    partial.index(C);
-    partial.index(plan.inner);
-    partial.index(plan.perChannel);
-    partial.index(plan.splits);
-    partial.index(plan.chunk);
-    partial.f32(options->activation_param);
-    if (iabn_status s = launch(
-            *lib, (planarZ ? "partial_grads_planar_" : "partial_grads_") + sfx,
-            static_cast<unsigned>(C * plan.splits), partial, stream))
-      return s;
-  }
-
-  Args finalize;
-  finalize.buffer(ws, 2 * C * partials);
-  finalize.index(C);
-  finalize.index(partials);
-  finalize.f32(static_cast<float>(plan.perChannel));
-  finalize.buffer(gamma ? gamma : var, C);
-  finalize.i32(gamma != nullptr);
-  finalize.i32(options->gamma_mode);
-  finalize.buffer(dgamma, C);
-  finalize.buffer(dbeta, C);
-  finalize.buffer(params, 5 * C);
-  if (iabn_status s = launch(*lib, "finalize_grads", static_cast<unsigned>(C),
-                             finalize, stream))
+  if (iabn_status s = launchFinalizeGrads(
+          *lib, plan, ws, partials, static_cast<float>(plan.perChannel), gamma,
+          options->gamma_mode, dgamma, dbeta, params, stream))
     return s;
+  return launchApplyGrad(*lib, plan, layout, options, z, dz, dx, params,
+                         stream);
+}
 
-  auto [variant, items] = elementwiseVariant(plan, {z, dz, dx, params});
-  Args apply;
-  apply.buffer(z, plan.total);
-  apply.buffer(dz, plan.total);
-  apply.buffer(dx, plan.total);
-  apply.buffer(params, 5 * C);
-  apply.index(C);
-  apply.index(plan.inner);
-  apply.index(items);
-  apply.f32(options->activation_param);
-  Plan grid = plan;
-  grid.total = items;
-  return launch(*lib, std::string("apply_grad_") + variant + sfx,
-                elementwiseGrid(grid, lib->multiprocessors), apply, stream);
+IABN_EXPORT iabn_status iabn_backward_reduce(
+    const iabn_layout *layout, const iabn_options *options, const void *z,
+    const void *dz, const float *gamma, const float *beta, const float *var,
+    float *sums, void *workspace, size_t workspace_bytes, void *stream) {
+  Library *lib;
+  Plan plan;
+  if (iabn_status s = begin(layout, options, /*backward=*/true, lib, plan))
+    return s;
+  if (!sums)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "sums must not be NULL");
+  if (iabn_status s =
+          checkBackward(plan, z, dz, var, workspace, workspace_bytes))
+    return s;
+  float *ws = static_cast<float *>(workspace);
+  int64_t C = plan.channels;
+  bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
+  int64_t partials = numPartials(plan, clPartials);
+  float *params = ws + 3 * C * partials;
+  if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
+                                        params, stream))
+    return s;
+  if (iabn_status s =
+          launchGradPartials(*lib, plan, layout, options, z, dz, params, ws,
+                             partials, clPartials, stream))
+    return s;
+  // The raw sums: no sign flip (sign_clamp mode); the count is unused.
+  return launchFinalizeGrads(*lib, plan, ws, partials, 1.0f, gamma,
+                             IABN_SIGN_CLAMP, /*dgamma=*/sums + C,
+                             /*dbeta=*/sums, params, stream);
+}
+
+IABN_EXPORT iabn_status iabn_backward_apply(
+    const iabn_layout *layout, const iabn_options *options, const void *z,
+    const void *dz, void *dx, const float *gamma, const float *beta,
+    const float *var, const float *sums, double count, void *workspace,
+    size_t workspace_bytes, void *stream) {
+  Library *lib;
+  Plan plan;
+  if (iabn_status s = begin(layout, options, /*backward=*/true, lib, plan))
+    return s;
+  if (!dx || !sums)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "dx and sums must not be NULL");
+  if (iabn_status s =
+          checkBackward(plan, z, dz, var, workspace, workspace_bytes))
+    return s;
+  if (!(count >= 2.0) || count < static_cast<double>(plan.perChannel))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "count must be >= 2 and >= the %lld values per channel of "
+                "this call, got %g",
+                static_cast<long long>(plan.perChannel), count);
+  int64_t C = plan.channels;
+  float *params = static_cast<float *>(workspace);
+  float *scratch = params + 5 * C; // dgamma, dbeta of the global sums: unused
+  if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
+                                        params, stream))
+    return s;
+  if (iabn_status s = launchFinalizeGrads(
+          *lib, plan, sums, /*partials=*/1, static_cast<float>(count), gamma,
+          options->gamma_mode, scratch, scratch + C, params, stream))
+    return s;
+  return launchApplyGrad(*lib, plan, layout, options, z, dz, dx, params,
+                         stream);
 }
 
 } // extern "C"

@@ -93,6 +93,37 @@ iabn_status iabn_backward(const iabn_layout *layout,
                           float *dbeta, void *workspace,
                           size_t workspace_bytes, void *stream);
 
+/* Statistics only (the first half of a synchronized training forward):
+ * per-channel mean and *biased* variance of x, accumulated in f32. One
+ * value per channel is allowed (variance 0). The caller merges the
+ * statistics of all devices with their counts and normalizes with
+ * iabn_forward_inference, passing the merged mean and variance. */
+iabn_status iabn_statistics(const iabn_layout *layout, const void *x,
+                            float *mean, float *var, void *workspace,
+                            size_t workspace_bytes, void *stream);
+
+/* Synchronized backward, phase 1: this device's per-channel sums
+ * sums = [sum g_y | sum g_y * x_hat] (2 * C floats), from z and dz. The raw
+ * sum g_y * x_hat is dgamma in sign_clamp mode; in abs_plus_eps mode dgamma
+ * is it times sign(gamma). The caller all-reduces the sums. */
+iabn_status iabn_backward_reduce(const iabn_layout *layout,
+                                 const iabn_options *options, const void *z,
+                                 const void *dz, const float *gamma,
+                                 const float *beta, const float *var,
+                                 float *sums, void *workspace,
+                                 size_t workspace_bytes, void *stream);
+
+/* Synchronized backward, phase 2: dx from the all-reduced `sums` and the
+ * global number of values per channel `count` (>= 2, >= this device's).
+ * var is the merged (global) biased variance. dx may equal dz. */
+iabn_status iabn_backward_apply(const iabn_layout *layout,
+                                const iabn_options *options, const void *z,
+                                const void *dz, void *dx, const float *gamma,
+                                const float *beta, const float *var,
+                                const float *sums, double count,
+                                void *workspace, size_t workspace_bytes,
+                                void *stream);
+
 /* The message of the last error on the calling thread ("" if none). */
 const char *iabn_last_error(void);
 

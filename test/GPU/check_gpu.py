@@ -131,6 +131,82 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
     return worst
 
 
+def run_sharded_case(k, shape, dtype, channels_last, name, p, mode, gen):
+    """The synchronized-BN entry points as InPlaceABNSync uses them, with
+    the batch split into two uneven shards (two "devices"): statistics per
+    shard, merged with their counts; inference-form apply per shard;
+    backward_reduce per shard, sums added; backward_apply with the global
+    count. Must equal the reference on the whole batch."""
+    dev = "cuda"
+    c = shape[1]
+    x = (torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
+         * 2 + 0.5)
+    dz = torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
+    gamma = (torch.rand(c, generator=gen, device=dev) + 0.5) * torch.where(
+        torch.rand(c, generator=gen, device=dev) < 0.5, -1.0, 1.0)
+    beta = torch.randn(c, generator=gen, device=dev) * 0.5
+    cl = channels_last and len(shape) == 4
+    fmt = torch.channels_last if cl else torch.contiguous_format
+    xs = x.to(dtype).contiguous(memory_format=fmt)
+    dzs = dz.to(dtype).contiguous(memory_format=fmt)
+    opts = ig.Options(ig.ACTIVATIONS[name], p or 0.0, ig.GAMMA_MODES[mode],
+                      EPS)
+    cut = max(1, shape[0] // 3)
+    shards = [(0, cut), (cut, shape[0])]
+    nan = float("nan")
+    per = x.numel() // shape[0] // c
+    counts, means, variances = [], [], []
+    for lo, hi in shards:
+        part = xs[lo:hi]
+        mean = torch.full((c,), nan, device=dev)
+        var = torch.full((c,), nan, device=dev)
+        k.statistics(ig.layout_of(part, cl), part, mean, var)
+        counts.append((hi - lo) * per)
+        means.append(mean.double())
+        variances.append(var.double())
+    n = torch.tensor(counts, device=dev, dtype=torch.float64)
+    w = (n / n.sum()).unsqueeze(1)
+    gmean = (w * torch.stack(means)).sum(0)
+    gvar = (w * (torch.stack(variances) + (torch.stack(means) - gmean) ** 2)
+            ).sum(0)
+    gmean32, gvar32 = gmean.float(), gvar.float()
+    z = torch.full_like(xs, nan).contiguous(memory_format=fmt)
+    dx = torch.full_like(dzs, nan).contiguous(memory_format=fmt)
+    sums = torch.zeros(2 * c, device=dev)
+    for lo, hi in shards:
+        k.forward_inference(ig.layout_of(xs[lo:hi], cl), opts, xs[lo:hi],
+                            z[lo:hi], gamma, beta, gmean32, gvar32)
+    for lo, hi in shards:
+        part = torch.full((2 * c,), nan, device=dev)
+        k.backward_reduce(ig.layout_of(z[lo:hi], cl), opts, z[lo:hi],
+                          dzs[lo:hi], gamma, beta, gvar32, part)
+        sums += part
+    for lo, hi in shards:
+        k.backward_apply(ig.layout_of(z[lo:hi], cl), opts, z[lo:hi],
+                         dzs[lo:hi], dx[lo:hi], gamma, beta, gvar32, sums,
+                         sum(counts))
+    torch.cuda.synchronize()
+    ref = reference(xs.double(), gamma, beta, dzs.double(), name, p, mode,
+                    torch.zeros(c, device=dev), torch.ones(c, device=dev),
+                    0.1)
+    dghat = ref["dgamma"] * torch.where(gamma < 0, -1.0, 1.0).double() \
+        if mode == "abs_plus_eps" else ref["dgamma"]
+    got = dict(mean=gmean, var=gvar, z=z, dx=dx, dbeta=sums[:c],
+               dgamma=sums[c:])
+    want = dict(mean=ref["mean"], var=ref["var"], z=ref["z"], dx=ref["dx"],
+                dbeta=ref["dbeta"], dgamma=dghat)
+    label = (f"sharded {tuple(shape)} {str(dtype)[6:]} "
+             f"{'nhwc' if channels_last else 'nchw'} {name} {mode}")
+    worst = 0.0
+    for key, r in want.items():
+        e = rel(got[key], r)
+        worst = max(worst, e)
+        tol = ELU_F16_TOL if (name == "elu" and dtype == torch.float16) \
+            else TOL[dtype]
+        check(e == e and e <= tol, f"{label}: {key} error {e:.3g}")
+    return worst
+
+
 def errors(k):
     x = torch.zeros(4, 3, device="cuda")
     s = torch.zeros(3, device="cuda")
@@ -155,6 +231,14 @@ def errors(k):
             ig.Layout(0, 1, 3, 1), good, x, x, s, s, s, s)),
         ("small workspace", lambda: k.forward_train(
             ig.Layout(0, 4, 3, 1), good, x, x, s, s, s, s, workspace=s[:1])),
+        ("apply count below the local count", lambda: k.backward_apply(
+            ig.Layout(0, 4, 3, 1), good, x, x, x, s, s, s,
+            torch.zeros(6, device="cuda"), 3)),
+        ("reduce without sums", lambda: k.backward_reduce(
+            ig.Layout(0, 4, 3, 1), good, x, x, s, s, s, None)),
+        ("statistics of a null x", lambda: k.lib.iabn_statistics(
+            ctypes.byref(ig.Layout(0, 4, 3, 1)), None, ig.ptr(s), ig.ptr(s),
+            ig.ptr(s), 12, None)),
     ]:
         try:
             status = call()
@@ -192,6 +276,12 @@ def main():
                                      mode, in_place, gen)
                         key = str(dtype)[6:]
                         worst[key] = max(worst.get(key, 0), e)
+                        if shape[0] >= 2:
+                            count += 1
+                            e = run_sharded_case(k, shape, dtype,
+                                                 channels_last, name, p,
+                                                 mode, gen)
+                            worst[key] = max(worst.get(key, 0), e)
     for key in ("float32", "float16", "bfloat16"):
         print(f"worst relative error {key}: {worst[key]:.3g} "
               f"(tolerance {TOL[getattr(torch, key)]:g})")

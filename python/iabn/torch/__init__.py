@@ -3,6 +3,8 @@
 
 from .functional import inplace_abn
 from .convert import convert
-from .nn import ABN, InPlaceABN
+from .nn import ABN, InPlaceABN, InPlaceABNSync
+from .sync import inplace_abn_sync
 
-__all__ = ["ABN", "InPlaceABN", "convert", "inplace_abn"]
+__all__ = ["ABN", "InPlaceABN", "InPlaceABNSync", "convert", "inplace_abn",
+           "inplace_abn_sync"]

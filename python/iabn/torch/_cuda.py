@@ -38,8 +38,17 @@ def load(path=None):
     lib.iabn_backward.argtypes = [
         ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
         p, p, ctypes.c_size_t, p]
+    lib.iabn_statistics.argtypes = [ctypes.POINTER(Layout), p, p, p, p,
+                                    ctypes.c_size_t, p]
+    lib.iabn_backward_reduce.argtypes = [
+        ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
+        ctypes.c_size_t, p]
+    lib.iabn_backward_apply.argtypes = [
+        ctypes.POINTER(Layout), ctypes.POINTER(Options), p, p, p, p, p, p, p,
+        ctypes.c_double, p, ctypes.c_size_t, p]
     for fn in (lib.iabn_forward_train, lib.iabn_forward_inference,
-               lib.iabn_backward):
+               lib.iabn_backward, lib.iabn_statistics,
+               lib.iabn_backward_reduce, lib.iabn_backward_apply):
         fn.restype = ctypes.c_int
     return lib
 
@@ -107,3 +116,31 @@ class Kernels:
             ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
             ptr(dx), ptr(gamma), ptr(beta), ptr(var), ptr(dgamma),
             ptr(dbeta), ptr(ws), ws.numel() * 4, self.stream()))
+
+    def statistics(self, layout, x, mean, var, workspace=None):
+        """Per-channel mean and biased variance of x (synchronized BN)."""
+        ws = workspace if workspace is not None else self.workspace(
+            layout, x.device)
+        self._check(self.lib.iabn_statistics(
+            ctypes.byref(layout), ptr(x), ptr(mean), ptr(var), ptr(ws),
+            ws.numel() * 4, self.stream()))
+
+    def backward_reduce(self, layout, options, z, dz, gamma, beta, var, sums,
+                        workspace=None):
+        """sums = [sum g_y | sum g_y * x_hat] of this device's data."""
+        ws = workspace if workspace is not None else self.workspace(
+            layout, z.device)
+        self._check(self.lib.iabn_backward_reduce(
+            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
+            ptr(gamma), ptr(beta), ptr(var), ptr(sums), ptr(ws),
+            ws.numel() * 4, self.stream()))
+
+    def backward_apply(self, layout, options, z, dz, dx, gamma, beta, var,
+                       sums, count, workspace=None):
+        """dx from all-reduced sums and the global count per channel."""
+        ws = workspace if workspace is not None else self.workspace(
+            layout, z.device)
+        self._check(self.lib.iabn_backward_apply(
+            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
+            ptr(dx), ptr(gamma), ptr(beta), ptr(var), ptr(sums),
+            float(count), ptr(ws), ws.numel() * 4, self.stream()))

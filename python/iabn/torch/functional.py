@@ -245,12 +245,9 @@ class InPlaceABNFunction(torch.autograd.Function):
                 None)
 
 
-def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
-                training=True, momentum=0.1, eps=1e-5,
-                activation="leaky_relu", activation_param=0.01,
-                gamma_mode="sign_clamp"):
-    """Functional InPlace-ABN: overwrites and returns x. `momentum` is the
-    running-statistics factor (PyTorch's convention)."""
+def check_arguments(x, running_mean, running_var, training, activation,
+                    activation_param, gamma_mode):
+    """The argument checks shared by the functional forms."""
     check_activation(activation, activation_param)
     if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
         raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps, got "
@@ -259,6 +256,16 @@ def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
         raise ValueError(f"expected an input of rank >= 2, got {x.dim()}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("evaluation mode needs running statistics")
+
+
+def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
+                training=True, momentum=0.1, eps=1e-5,
+                activation="leaky_relu", activation_param=0.01,
+                gamma_mode="sign_clamp"):
+    """Functional InPlace-ABN: overwrites and returns x. `momentum` is the
+    running-statistics factor (PyTorch's convention)."""
+    check_arguments(x, running_mean, running_var, training, activation,
+                    activation_param, gamma_mode)
     return InPlaceABNFunction.apply(x, weight, bias, running_mean,
                                     running_var, training, momentum, eps,
                                     activation, activation_param, gamma_mode)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .functional import check_activation, inplace_abn
+from .sync import inplace_abn_sync
 
 
 class ABN(nn.Module):
@@ -109,3 +110,33 @@ class InPlaceABN(ABN):
             activation=self.activation,
             activation_param=self.activation_param,
             gamma_mode=self.gamma_mode)
+
+
+class InPlaceABNSync(InPlaceABN):
+    """InPlaceABN whose training statistics are those of the whole batch
+    over the ranks of a torch.distributed process group (`group`, default:
+    the world): per-rank counts weight the merge, so uneven per-rank
+    batches are exact. Without an initialized process group, and in
+    evaluation mode, it is InPlaceABN. Arguments are the official
+    library's; gamma_mode as InPlaceABN."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, activation="leaky_relu",
+                 activation_param=0.01, group=None, gamma_mode="sign_clamp"):
+        super().__init__(num_features, eps, momentum, affine,
+                         track_running_stats, activation, activation_param,
+                         gamma_mode)
+        self.group = group
+
+    def forward(self, x):
+        self._check_input(x)
+        factor = self._factor()
+        use_batch = self.training or not self.track_running_stats
+        return inplace_abn_sync(
+            x, self.weight, self.bias,
+            self.running_mean if self.track_running_stats else None,
+            self.running_var if self.track_running_stats else None,
+            training=use_batch, momentum=factor, eps=self.eps,
+            activation=self.activation,
+            activation_param=self.activation_param,
+            gamma_mode=self.gamma_mode, group=self.group)

@@ -1,0 +1,198 @@
+"""Synchronized InPlace-ABN over torch.distributed (NCCL on GPUs, gloo on
+CPU).
+
+Forward: every rank computes the mean and biased variance of its own batch
+(the `iabn_statistics` kernel on CUDA, torch elsewhere) and all-gathers
+(count, mean, variance); the merge weights each rank by its count, so
+uneven per-rank batches give exactly the statistics of the whole batch.
+The rank then normalizes in place with the merged statistics.
+
+Backward: every rank computes sum(g_y) and sum(g_y * x_hat) from z and dz
+(`iabn_backward_reduce`), all-reduces them, and forms dx with the global
+count (`iabn_backward_apply`). As in torch.nn.SyncBatchNorm, the returned
+weight and bias gradients are this rank's own sums: DistributedDataParallel
+averages them like every other parameter gradient.
+"""
+
+import torch
+import torch.distributed as dist
+
+from . import functional as F
+
+
+def merge_statistics(counts, means, variances):
+    """The (mean, biased variance, count) of the union of groups with the
+    given counts (W,), means (W, C) and biased variances (W, C), in f64."""
+    counts = counts.double()
+    total = counts.sum()
+    weights = (counts / total.clamp(min=1)).unsqueeze(1)
+    mean = (weights * means.double()).sum(0)
+    var = (weights * (variances.double() +
+                      (means.double() - mean) ** 2)).sum(0)
+    return mean, var, total
+
+
+def _local_statistics(x, layout, compute):
+    c = x.shape[1]
+    if x.numel() == 0:
+        zeros = torch.zeros(c, dtype=compute, device=x.device)
+        return zeros, zeros.clone()
+    if layout is not None:
+        k = F._cuda_kernels()
+        mean, var = torch.empty(2, c, device=x.device)
+        k.statistics(layout, x, mean, var,
+                     workspace=F._workspace(k, layout, x.device))
+        return mean, var
+    dims = [0] + list(range(2, x.dim()))
+    xc = x.detach().to(compute)
+    mean = xc.mean(dims)
+    return mean, ((xc - mean.view(F._shape(x))) ** 2).mean(dims)
+
+
+def _world(group):
+    return dist.get_world_size(group)
+
+
+class InPlaceABNSyncFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, factor, eps,
+                activation, param, gamma_mode, group):
+        c = x.shape[1]
+        n = x.numel() // c if c else 0
+        layout = F._kernel_layout(x) if x.numel() else None
+        compute = torch.float64 if x.dtype == torch.float64 \
+            else torch.float32
+        mean, var = _local_statistics(x, layout, compute)
+
+        packed = torch.cat([
+            torch.tensor([float(n)], dtype=torch.float64, device=x.device),
+            mean.double(), var.double()])
+        gathered = [torch.empty_like(packed) for _ in range(_world(group))]
+        dist.all_gather(gathered, packed, group=group)
+        table = torch.stack(gathered)
+        mean, var, total = merge_statistics(table[:, 0], table[:, 1:1 + c],
+                                            table[:, 1 + c:])
+        count = int(total.item())
+        if count < 2:
+            raise ValueError("Expected more than 1 value per channel when "
+                             f"training, got {count} over all ranks (input "
+                             f"size {list(x.shape)} here)")
+        if running_mean is not None:
+            with torch.no_grad():
+                running_mean.mul_(1 - factor).add_(
+                    mean.to(running_mean.dtype), alpha=factor)
+                running_var.mul_(1 - factor).add_(
+                    (var * count / (count - 1)).to(running_var.dtype),
+                    alpha=factor)
+        mean, var = mean.to(compute), var.to(compute)
+
+        if x.numel() == 0:
+            pass
+        elif layout is not None:
+            k = F._cuda_kernels()
+            opts = F._kernel_options(activation, param, gamma_mode, eps)
+            w = None if weight is None else weight.detach().float().contiguous()
+            b = None if bias is None else bias.detach().float().contiguous()
+            k.forward_inference(layout, opts, x, x, w, b, mean, var,
+                                workspace=F._workspace(k, layout, x.device))
+        else:
+            shape = F._shape(x)
+            g, b = _affine(weight, bias, gamma_mode, eps, c, compute, x.device)
+            scale = g * torch.rsqrt(var + eps)
+            y = (x.detach().to(compute) - mean.view(shape)) * \
+                scale.view(shape) + b.view(shape)
+            with torch.no_grad():
+                x.copy_(F._activation(y, activation, param))
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x, weight, bias, var)
+        ctx.config = (eps, activation, param, gamma_mode, layout, group,
+                      count)
+        return x
+
+    @staticmethod
+    def backward(ctx, dz):
+        z, weight, bias, var = ctx.saved_tensors
+        eps, activation, param, gamma_mode, layout, group, count = ctx.config
+        c = z.shape[1]
+        compute = torch.float64 if z.dtype == torch.float64 \
+            else torch.float32
+        if z.numel() == 0:
+            sums = torch.zeros(2 * c, dtype=compute, device=z.device)
+            local = sums.clone()
+            dist.all_reduce(sums, group=group)
+            dx = torch.zeros_like(z)
+        elif layout is not None:
+            k = F._cuda_kernels()
+            opts = F._kernel_options(activation, param, gamma_mode, eps)
+            w = None if weight is None else weight.detach().float().contiguous()
+            b = None if bias is None else bias.detach().float().contiguous()
+            channels_last = z.dim() == 4 and not z.is_contiguous()
+            dz = dz.to(z.dtype).contiguous(
+                memory_format=torch.channels_last if channels_last
+                else torch.contiguous_format)
+            ws = F._workspace(k, layout, z.device)
+            v = var.float()
+            sums = torch.empty(2 * c, device=z.device)
+            k.backward_reduce(layout, opts, z, dz, w, b, v, sums,
+                              workspace=ws)
+            local = sums.clone()
+            dist.all_reduce(sums, group=group)
+            dx = torch.empty_like(z)
+            k.backward_apply(layout, opts, z, dz, dx, w, b, v, sums, count,
+                             workspace=ws)
+        else:
+            shape = F._shape(z)
+            dims = [0] + list(range(2, z.dim()))
+            zc, g = z.detach().to(compute), dz.to(compute)
+            gh, b = _affine(weight, bias, gamma_mode, eps, c, compute,
+                            z.device)
+            gy = g * F._derivative(zc, activation, param)
+            xhat = (F._inverse(zc, activation, param) - b.view(shape)) / \
+                gh.view(shape)
+            sums = torch.cat([gy.sum(dims), (gy * xhat).sum(dims)])
+            local = sums.clone()
+            dist.all_reduce(sums, group=group)
+            coef = (gh * torch.rsqrt(var.to(compute) + eps)).view(shape)
+            dx = coef * (gy - sums[:c].view(shape) / count -
+                         xhat * sums[c:].view(shape) / count)
+            dx = dx.to(z.dtype)
+        dbeta, dgamma = local[:c], local[c:]
+        if weight is not None and gamma_mode == "abs_plus_eps":
+            dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
+                                          1.0).to(dgamma.dtype)
+        dweight = dgamma.to(weight.dtype) if weight is not None and \
+            ctx.needs_input_grad[1] else None
+        dbias = dbeta.to(bias.dtype) if bias is not None and \
+            ctx.needs_input_grad[2] else None
+        return (dx, dweight, dbias, None, None, None, None, None, None, None,
+                None)
+
+
+def _affine(weight, bias, gamma_mode, eps, c, compute, device):
+    g = F.gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
+        if weight is not None else torch.ones(c, dtype=compute, device=device)
+    b = bias.detach().to(compute) if bias is not None else \
+        torch.zeros(c, dtype=compute, device=device)
+    return g, b
+
+
+def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
+                     training=True, momentum=0.1, eps=1e-5,
+                     activation="leaky_relu", activation_param=0.01,
+                     gamma_mode="sign_clamp", group=None):
+    """Functional synchronized InPlace-ABN: overwrites and returns x. In
+    training, the statistics are those of the batch of all ranks of `group`
+    (default: the world). Without an initialized process group, or in
+    evaluation mode, this is `inplace_abn`."""
+    F.check_arguments(x, running_mean, running_var, training, activation,
+                      activation_param, gamma_mode)
+    if not training or not (dist.is_available() and dist.is_initialized()):
+        return F.inplace_abn(x, weight, bias, running_mean, running_var,
+                             training, momentum, eps, activation,
+                             activation_param, gamma_mode)
+    if group is None:
+        group = dist.group.WORLD
+    return InPlaceABNSyncFunction.apply(x, weight, bias, running_mean,
+                                        running_var, momentum, eps,
+                                        activation, activation_param,
+                                        gamma_mode, group)
