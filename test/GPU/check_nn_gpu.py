@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "python"))
 from iabn.torch import InPlaceABN  # noqa: E402
 from iabn.torch import functional as iabn_functional  # noqa: E402
+from iabn.torch import _ops as iabn_ops  # noqa: E402
 
 TOL = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 8e-2}
 
@@ -57,8 +58,59 @@ def main():
                 print(("ok  " if ok else "FAIL") + f" {str(dtype)[6:]} "
                       f"{'nhwc' if channels_last else 'nchw'} {act}: "
                       + " ".join(f"{e:.2g}" for e in errors))
+    failures += model_cases()
     print(f"{failures} failures")
     return 1 if failures else 0
+
+
+def _net(norm):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(16, 64, 3, padding=1, bias=False), norm,
+        torch.nn.Conv2d(64, 64, 3, padding=1, bias=False),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(64, 10)).cuda()
+
+
+def _step(model, x, autocast_dtype):
+    with torch.autocast("cuda", dtype=autocast_dtype,
+                        enabled=autocast_dtype is not None):
+        out = model(x)
+    out.float().square().sum().backward()
+    return out.float(), [p.grad.float() for p in model.parameters()]
+
+
+def model_cases():
+    """Autocast (f16, bf16) and torch.compile (inductor), channels_last:
+    conv -> InPlaceABN -> conv against the same net with BatchNorm2d +
+    LeakyReLU, forward and every parameter gradient."""
+    failures = 0
+    has_compile = iabn_ops.HAS_CUSTOM_OP and hasattr(torch, "compile")
+    for autocast_dtype in (None, torch.float16, torch.bfloat16):
+        for compiled in ((False, True) if has_compile else (False,)):
+            ours = _net(InPlaceABN(64, activation="leaky_relu",
+                                   activation_param=0.01))
+            ref = _net(torch.nn.Sequential(torch.nn.BatchNorm2d(64),
+                                           torch.nn.LeakyReLU(0.01)))
+            ours = ours.to(memory_format=torch.channels_last)
+            ref = ref.to(memory_format=torch.channels_last)
+            run = torch.compile(ours, fullgraph=True) if compiled else ours
+            x = torch.randn(8, 16, 32, 32, device="cuda").contiguous(
+                memory_format=torch.channels_last)
+            za, ga = _step(run, x, autocast_dtype)
+            zb, gb = _step(ref, x, autocast_dtype)
+            errors = [rel(za, zb)] + [rel(a, b) for a, b in zip(ga, gb)]
+            tol = TOL[autocast_dtype or torch.float32]
+            ok = all(e <= tol for e in errors)
+            failures += not ok
+            print(("ok  " if ok else "FAIL") + " net "
+                  f"{'autocast ' + str(autocast_dtype)[6:] if autocast_dtype else 'f32'}"
+                  f"{' torch.compile' if compiled else ''}: worst "
+                  f"{max(errors):.2g}")
+    if not has_compile:
+        print("note: torch.compile cases skipped (PyTorch "
+              f"{torch.__version__} has no torch.library.custom_op)")
+    return failures
 
 
 if __name__ == "__main__":

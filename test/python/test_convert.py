@@ -55,8 +55,62 @@ def test_convert_leaves_bn_whose_input_is_reused():
             # h is read again after the batch norm: no in-place write.
             return self.act(self.bn(h)) + h
 
-    model = Residual()
-    converted, result = convert(model, torch.randn(2, 4, 3, 3), verbose=False)
-    assert isinstance(converted.bn, nn.BatchNorm2d)
-    assert not isinstance(converted.bn, InPlaceABN)
+    torch.manual_seed(0)
+    model = Residual().double()
+    reference = copy.deepcopy(model)
+    x = torch.randn(2, 4, 3, 3, dtype=torch.float64)
+    converted, result = convert(model, x, verbose=False)
+    # Fused (the backward keeps only z) but not in place: h is still needed.
+    assert isinstance(converted.bn, InPlaceABN)
+    assert not converted.bn.inplace
+    assert isinstance(converted.act, nn.Identity)
+    assert result.plan == [{"bn": "bn", "activation": "leaky_relu",
+                            "param": 0.01, "inplace": False,
+                            "absorbed": "act"}]
+    xa = x.clone().requires_grad_()
+    xb = x.clone().requires_grad_()
+    za, zb = converted(xa), reference(xb)
+    assert torch.allclose(za, zb, atol=1e-12)
+    g = torch.randn_like(za)
+    ga = torch.autograd.grad(za, [xa] + list(converted.parameters()), g)
+    gb = torch.autograd.grad(zb, [xb] + list(reference.parameters()), g)
+    for a, b in zip(ga, gb):
+        assert torch.allclose(a, b, atol=1e-10)
     assert "z does not overwrite x" in result.remarks[0].message
+
+
+def test_convert_wide_resnet38_matches_the_benchmark_plan():
+    """The decisions on WideResNet-38 (A2 blocks, width / 16 to stay small):
+    every batch norm fused; in place except the first of each identity
+    block, whose input is the residual shortcut. The full-width plan in
+    bench/plans/wrn38.json must say the same."""
+    import json
+    import os
+    import sys
+    bench = os.path.join(os.path.dirname(__file__), "..", "..", "bench")
+    sys.path.insert(0, bench)
+    import models
+    torch.manual_seed(0)
+    model = models.build("wrn38", "bn", width=1 / 16, classes=10).double()
+    reference = copy.deepcopy(model)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    converted, result = convert(model, x, verbose=False)
+    plan = {p["bn"]: p for p in result.plan}
+    blocks = [m for m in reference.modules()
+              if isinstance(m, models.IdentityResidualBlock)]
+    assert len(blocks) == 17 and len(plan) == 37
+    names = {id(m): n for n, m in reference.named_modules()}
+    for block in blocks:
+        name = names[id(block)]
+        assert plan[name + ".bn1.0"]["inplace"] == (block.proj_conv
+                                                     is not None)
+        for inner in ("convs.1.0", "convs.3.0"):
+            if name + "." + inner in plan:
+                assert plan[name + "." + inner]["inplace"]
+    with open(os.path.join(bench, "plans", "wrn38.json")) as f:
+        full = json.load(f)
+    assert [(p["bn"], p["inplace"]) for p in full["replaced"]] == \
+        [(p["bn"], p["inplace"]) for p in result.plan]
+    converted.eval()
+    reference.eval()
+    assert torch.allclose(converted(x), reference(x), atol=1e-10)

@@ -60,6 +60,31 @@ def test_writes_in_place_and_saves_only_z():
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
+def test_out_of_place_keeps_x_and_saves_only_z():
+    torch.manual_seed(0)
+    m = InPlaceABN(3, activation="elu", activation_param=0.5,
+                   inplace=False).double()
+    ref = InPlaceABN(3, activation="elu", activation_param=0.5).double()
+    x = torch.randn(4, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    h = x * 1.0
+    before = h.detach().clone()
+    saved = []
+
+    def pack(t):
+        saved.append(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        z = m(h)
+    assert z.data_ptr() != h.data_ptr()
+    assert torch.equal(h.detach(), before)
+    assert [t.data_ptr() for t in saved if t.numel() == z.numel()] == \
+        [z.data_ptr()]
+    assert torch.allclose(z, ref(h.detach().clone()), atol=1e-14)
+    g = torch.autograd.grad(z, x, torch.ones_like(z))[0]
+    assert torch.isfinite(g).all()
+
+
 def test_cumulative_average_and_eval():
     torch.manual_seed(1)
     m, bn = pair("leaky_relu", 0.01, momentum=None)

@@ -2,11 +2,14 @@
 
 ``convert(model, example_input)`` exports the model's training step, runs
 the InPlace-ABN rewrite on it and, for every batch norm the rewrite fuses
-*in place* (z overwrites x), replaces the BatchNorm module with an
+(the backward recomputes from z), replaces the BatchNorm module with an
 InPlaceABN carrying the activation that follows it (LeakyReLU, ELU, or
-identity when none), and the activation module with nn.Identity. Chains the
-compiler does not fuse in place (x read later, relu, mismatched structure)
-are left untouched. The remarks say why for each.
+identity when none), and the activation module with nn.Identity. Where the
+rewrite found that z may overwrite x the layer works in place; where x is
+read later (e.g. a residual shortcut) it gets ``inplace=False``: z goes to
+a new tensor, and the backward still keeps only z. Chains the compiler does
+not fuse (relu, mismatched structure) are left untouched. The remarks say
+why for each.
 """
 
 import copy
@@ -75,7 +78,9 @@ def convert(model, example_input, verbose=True):
     """Replaces the BatchNorm(+activation) pairs that the compiler fuses in
     place by InPlaceABN; returns (model, compiler result). The model is
     modified in place; its running statistics are unchanged by the
-    analysis (it runs on copies)."""
+    analysis (it runs on copies). `result.replaced` lists (batch norm,
+    activation); `result.plan` the same decisions by module name (batch
+    norm, activation, parameter, absorbed activation module)."""
     # Analyse a copy (tracing runs the model); map its modules back to the
     # model's own modules by name.
     own = dict(model.named_modules())
@@ -83,13 +88,15 @@ def convert(model, example_input, verbose=True):
     calls = _trace_calls(shadow, example_input)
     shadow_names = {id(m): n for n, m in shadow.named_modules()}
     result = memory_report(copy.deepcopy(model), example_input)
-    replaced = []
+    replaced, plan = [], []
     for remark in result.remarks:
         match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)",
                           remark.location)
-        if not match or not remark.message.startswith("inplace:") or \
-                "z overwrites x" not in remark.message:
+        if not match or not remark.message.startswith("inplace:"):
             continue
+        # Fused: the backward needs z only. Where z may not overwrite x (x is
+        # read later), the layer writes z to a new tensor.
+        inplace = "z overwrites x" in remark.message
         index = int(match.group(1))
         if index >= len(calls):
             continue
@@ -102,7 +109,8 @@ def convert(model, example_input, verbose=True):
             continue
         act, param = activation or ("identity", 0.0)
         layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum, bn.affine,
-                           bn.track_running_stats, act, param)
+                           bn.track_running_stats, act, param,
+                           inplace=inplace)
         like = bn.weight if bn.weight is not None else bn.running_mean
         if like is not None:
             layer.to(device=like.device, dtype=like.dtype)
@@ -113,10 +121,17 @@ def convert(model, example_input, verbose=True):
         if activation is not None:
             _replace(model, own[shadow_names[id(next_shadow)]], nn.Identity())
         replaced.append((shadow_names[id(bn_shadow)], act))
+        plan.append({"bn": shadow_names[id(bn_shadow)], "activation": act,
+                     "param": param, "inplace": inplace,
+                     "absorbed": shadow_names[id(next_shadow)]
+                     if activation is not None else None})
     if verbose:
         for remark in result.remarks:
             print(f"{remark.location}: {remark.message}")
         print(f"iabn.torch.convert: {len(replaced)} of {len(calls)} batch "
-              f"norms replaced by InPlaceABN")
+              f"norms replaced by InPlaceABN ({sum(p['inplace'] for p in plan)}"
+              f" in place)")
     result.replaced = replaced
+    # The same decisions by module name (JSON-friendly), to apply elsewhere.
+    result.plan = plan
     return model, result

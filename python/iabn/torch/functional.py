@@ -12,7 +12,7 @@ everything else runs the same math in torch (f32, or f64 for f64 data).
 
 import torch
 
-from . import _cuda
+from . import _cuda, _ops
 
 INVERTIBLE = ("identity", "leaky_relu", "elu")
 
@@ -133,116 +133,144 @@ def _shape(x):
     return [1, -1] + [1] * (x.dim() - 2)
 
 
+def _affine(weight, bias, gamma_mode, eps, c, compute, device):
+    """gamma_hat and beta in the compute dtype (1 and 0 without affine)."""
+    g = gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
+        if weight is not None else torch.ones(c, dtype=compute, device=device)
+    b = bias.detach().to(compute) if bias is not None else \
+        torch.zeros(c, dtype=compute, device=device)
+    return g, b
+
+
+def _f32(t):
+    return None if t is None else t.detach().float().contiguous()
+
+
+def forward_core(x, z, weight, bias, running_mean, running_var, training,
+                 factor, eps, activation, param, gamma_mode):
+    """z = phi(gamma_hat * x_hat + beta) into z (which may be x); updates
+    the running statistics in training. Returns (mean, var, layout): the
+    statistics used (f32, or f64 for f64 data) and the kernel layout (None:
+    the torch path)."""
+    c = x.shape[1]
+    m = x.numel() // c
+    if training and m < 2:
+        raise ValueError("Expected more than 1 value per channel when "
+                         f"training, got input size {list(x.shape)}")
+    layout = _kernel_layout(x)
+    if layout is not None and z is not x and (
+            z.stride() != x.stride() or _kernel_layout(z) is None):
+        layout = None
+    if layout is not None:
+        k = _cuda_kernels()
+        opts = _kernel_options(activation, param, gamma_mode, eps)
+        ws = _workspace(k, layout, x.device)
+        if training:
+            mean, var = torch.empty(2, c, device=x.device)
+            k.forward_train(layout, opts, x, z, _f32(weight), _f32(bias),
+                            mean, var, running_mean, running_var,
+                            float(factor), workspace=ws)
+        else:
+            mean, var = running_mean.float(), running_var.float()
+            k.forward_inference(layout, opts, x, z, _f32(weight),
+                                _f32(bias), mean, var, workspace=ws)
+        return mean, var, layout
+    compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+    dims = [0] + list(range(2, x.dim()))
+    shape = _shape(x)
+    xc = x.detach().to(compute)
+    if training:
+        mean = xc.mean(dims)
+        var = ((xc - mean.view(shape)) ** 2).mean(dims)
+        if running_mean is not None:
+            with torch.no_grad():
+                running_mean.mul_(1 - factor).add_(
+                    mean.to(running_mean.dtype), alpha=factor)
+                running_var.mul_(1 - factor).add_(
+                    (var * m / (m - 1)).to(running_var.dtype), alpha=factor)
+    else:
+        mean, var = running_mean.to(compute), running_var.to(compute)
+    g, b = _affine(weight, bias, gamma_mode, eps, c, compute, x.device)
+    scale = g * torch.rsqrt(var + eps)
+    y = (xc - mean.view(shape)) * scale.view(shape) + b.view(shape)
+    with torch.no_grad():
+        z.copy_(_activation(y, activation, param))
+    return mean, var, layout
+
+
+def backward_core(z, dz, weight, bias, var, training, eps, activation, param,
+                  gamma_mode, layout):
+    """(dx, dgamma, dbeta) from z and dz alone; dx in a fresh buffer (never
+    over dz: autograd may still need it). dgamma/dbeta are f32 (f64 for f64
+    data), for the weight itself (sign of gamma applied in abs_plus_eps)."""
+    c = z.shape[1]
+    if layout is not None and training:
+        k = _cuda_kernels()
+        opts = _kernel_options(activation, param, gamma_mode, eps)
+        channels_last = z.dim() == 4 and not z.is_contiguous()
+        dz = dz.to(z.dtype).contiguous(
+            memory_format=torch.channels_last if channels_last
+            else torch.contiguous_format)
+        dx = torch.empty_like(z)
+        dgamma, dbeta = torch.empty(2, c, device=z.device)
+        k.backward(layout, opts, z, dz, dx, _f32(weight), _f32(bias),
+                   var.float(), dgamma, dbeta,
+                   workspace=_workspace(k, layout, z.device))
+        return dx, dgamma, dbeta
+    compute = torch.float64 if z.dtype == torch.float64 else torch.float32
+    zc, g = z.detach().to(compute), dz.to(compute)
+    shape = _shape(z)
+    dims = [0] + list(range(2, z.dim()))
+    m = z.numel() // c
+    gh, b = _affine(weight, bias, gamma_mode, eps, c, compute, z.device)
+    rstd = torch.rsqrt(var.to(compute) + eps)
+    gy = g * _derivative(zc, activation, param)
+    xhat = (_inverse(zc, activation, param) - b.view(shape)) / gh.view(shape)
+    dbeta = gy.sum(dims)
+    dgamma = (gy * xhat).sum(dims)
+    coef = (gh * rstd).view(shape)
+    if training:
+        dx = coef * (gy - dbeta.view(shape) / m -
+                     xhat * dgamma.view(shape) / m)
+    else:
+        dx = coef * gy
+    if weight is not None and gamma_mode == "abs_plus_eps":
+        dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
+                                      1.0).to(dgamma.dtype)
+    return dx.to(z.dtype), dgamma, dbeta
+
+
 class InPlaceABNFunction(torch.autograd.Function):
+    """The eager form: z overwrites x (marked dirty), or goes to a new
+    tensor when `inplace` is False (x is still needed elsewhere); either way
+    only z is saved for the backward."""
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training,
-                factor, eps, activation, param, gamma_mode):
-        c = x.shape[1]
-        m = x.numel() // c
-        if training and m < 2:
-            raise ValueError("Expected more than 1 value per channel when "
-                             f"training, got input size {list(x.shape)}")
-        layout = _kernel_layout(x)
-        dims = [0] + list(range(2, x.dim()))
-        if layout is not None:
-            k = _cuda_kernels()
-            opts = _kernel_options(activation, param, gamma_mode, eps)
-            w = None if weight is None else weight.detach().float().contiguous()
-            b = None if bias is None else bias.detach().float().contiguous()
-            if training:
-                mean, var = torch.empty(2, c, device=x.device)
-                k.forward_train(layout, opts, x, x, w, b, mean, var,
-                                running_mean, running_var, float(factor),
-                                workspace=_workspace(k, layout, x.device))
-            else:
-                var = running_var.float()
-                k.forward_inference(layout, opts, x, x, w, b,
-                                    running_mean.float(), var,
-                                    workspace=_workspace(k, layout, x.device))
-        else:
-            compute = torch.float64 if x.dtype == torch.float64 \
-                else torch.float32
-            xc = x.detach().to(compute)
-            if training:
-                mean = xc.mean(dims)
-                var = ((xc - mean.view(_shape(x))) ** 2).mean(dims)
-                if running_mean is not None:
-                    with torch.no_grad():
-                        running_mean.mul_(1 - factor).add_(
-                            mean.to(running_mean.dtype), alpha=factor)
-                        running_var.mul_(1 - factor).add_(
-                            (var * m / (m - 1)).to(running_var.dtype),
-                            alpha=factor)
-            else:
-                mean, var = running_mean.to(compute), running_var.to(compute)
-            g = gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
-                if weight is not None else torch.ones(c, dtype=compute,
-                                                      device=x.device)
-            b = bias.detach().to(compute) if bias is not None else \
-                torch.zeros(c, dtype=compute, device=x.device)
-            scale = g * torch.rsqrt(var + eps)
-            y = (xc - mean.view(_shape(x))) * scale.view(_shape(x)) + \
-                b.view(_shape(x))
-            with torch.no_grad():
-                x.copy_(_activation(y, activation, param))
-        ctx.mark_dirty(x)
-        ctx.save_for_backward(x, weight, bias, var)
+                factor, eps, activation, param, gamma_mode, inplace=True):
+        z = x if inplace else torch.empty_like(x)
+        _, var, layout = forward_core(x, z, weight, bias, running_mean,
+                                      running_var, training, factor, eps,
+                                      activation, param, gamma_mode)
+        if inplace:
+            ctx.mark_dirty(x)
+        ctx.save_for_backward(z, weight, bias, var)
         ctx.config = (training, eps, activation, param, gamma_mode, layout)
-        return x
+        return z
 
     @staticmethod
     def backward(ctx, dz):
         z, weight, bias, var = ctx.saved_tensors
         training, eps, activation, param, gamma_mode, layout = ctx.config
-        c = z.shape[1]
-        if layout is not None and training:
-            k = _cuda_kernels()
-            opts = _kernel_options(activation, param, gamma_mode, eps)
-            w = None if weight is None else weight.detach().float().contiguous()
-            b = None if bias is None else bias.detach().float().contiguous()
-            channels_last = z.dim() == 4 and not z.is_contiguous()
-            dz = dz.to(z.dtype).contiguous(
-                memory_format=torch.channels_last if channels_last
-                else torch.contiguous_format)
-            # dx gets its own buffer: autograd may still need dz elsewhere.
-            dx = torch.empty_like(z)
-            dgamma, dbeta = torch.empty(2, c, device=z.device)
-            k.backward(layout, opts, z, dz, dx, w, b, var.float(), dgamma,
-                       dbeta, workspace=_workspace(k, layout, z.device))
-        else:
-            compute = torch.float64 if z.dtype == torch.float64 \
-                else torch.float32
-            zc, g = z.detach().to(compute), dz.to(compute)
-            shape = _shape(z)
-            dims = [0] + list(range(2, z.dim()))
-            m = z.numel() // c
-            gh = gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
-                if weight is not None else torch.ones(c, dtype=compute,
-                                                      device=z.device)
-            b = bias.detach().to(compute) if bias is not None else \
-                torch.zeros(c, dtype=compute, device=z.device)
-            rstd = torch.rsqrt(var.to(compute) + eps)
-            gy = g * _derivative(zc, activation, param)
-            xhat = (_inverse(zc, activation, param) - b.view(shape)) / \
-                gh.view(shape)
-            dbeta = gy.sum(dims)
-            dgamma = (gy * xhat).sum(dims)
-            coef = (gh * rstd).view(shape)
-            if training:
-                dx = coef * (gy - dbeta.view(shape) / m -
-                             xhat * dgamma.view(shape) / m)
-            else:
-                dx = coef * gy
-            dx = dx.to(z.dtype)
-        if weight is not None and gamma_mode == "abs_plus_eps":
-            dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
-                                          1.0).to(dgamma.dtype)
+        dx, dgamma, dbeta = backward_core(z, dz, weight, bias, var, training,
+                                          eps, activation, param, gamma_mode,
+                                          layout)
         dweight = dgamma.to(weight.dtype) if weight is not None and \
             ctx.needs_input_grad[1] else None
         dbias = dbeta.to(bias.dtype) if bias is not None and \
             ctx.needs_input_grad[2] else None
         return (dx, dweight, dbias, None, None, None, None, None, None, None,
-                None)
+                None, None)
 
 
 def check_arguments(x, running_mean, running_var, training, activation,
@@ -261,11 +289,17 @@ def check_arguments(x, running_mean, running_var, training, activation,
 def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
                 training=True, momentum=0.1, eps=1e-5,
                 activation="leaky_relu", activation_param=0.01,
-                gamma_mode="sign_clamp"):
-    """Functional InPlace-ABN: overwrites and returns x. `momentum` is the
+                gamma_mode="sign_clamp", inplace=True):
+    """Functional InPlace-ABN: overwrites and returns x (a new tensor when
+    `inplace` is False; the backward still needs only z). `momentum` is the
     running-statistics factor (PyTorch's convention)."""
     check_arguments(x, running_mean, running_var, training, activation,
                     activation_param, gamma_mode)
+    if _ops.compiling():
+        return _ops.inplace_abn(x, weight, bias, running_mean, running_var,
+                                training, momentum, eps, activation,
+                                activation_param, gamma_mode)
     return InPlaceABNFunction.apply(x, weight, bias, running_mean,
                                     running_var, training, momentum, eps,
-                                    activation, activation_param, gamma_mode)
+                                    activation, activation_param, gamma_mode,
+                                    inplace)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _ops
 from .functional import check_activation, inplace_abn
 from .sync import inplace_abn_sync
 
@@ -48,6 +49,8 @@ class ABN(nn.Module):
             return 0.0
         self.num_batches_tracked.add_(1)
         if self.momentum is None:  # cumulative moving average
+            if _ops.compiling():  # stay in the graph: a tensor factor
+                return 1.0 / self.num_batches_tracked
             return 1.0 / float(self.num_batches_tracked)
         return self.momentum
 
@@ -85,11 +88,14 @@ class InPlaceABN(ABN):
     for the backward. Needs an invertible activation (identity, leaky_relu
     with slope > 0, elu with alpha > 0). gamma_mode: "sign_clamp" (default,
     equal to BatchNorm whenever |gamma| >= eps) or "abs_plus_eps" (the
-    official library's |gamma| + eps, for its checkpoints)."""
+    official library's |gamma| + eps, for its checkpoints). inplace=False
+    writes z to a new tensor, for inputs that are still read afterwards
+    (e.g. a residual shortcut): the backward still keeps only z."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, activation="leaky_relu",
-                 activation_param=0.01, gamma_mode="sign_clamp"):
+                 activation_param=0.01, gamma_mode="sign_clamp",
+                 inplace=True):
         check_activation(activation, activation_param)
         if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
             raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps,"
@@ -97,6 +103,7 @@ class InPlaceABN(ABN):
         super().__init__(num_features, eps, momentum, affine,
                          track_running_stats, activation, activation_param)
         self.gamma_mode = gamma_mode
+        self.inplace = inplace
 
     def forward(self, x):
         self._check_input(x)
@@ -109,7 +116,11 @@ class InPlaceABN(ABN):
             training=use_batch, momentum=factor, eps=self.eps,
             activation=self.activation,
             activation_param=self.activation_param,
-            gamma_mode=self.gamma_mode)
+            gamma_mode=self.gamma_mode, inplace=self.inplace)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.inplace else
+                                       ", inplace=False")
 
 
 class InPlaceABNSync(InPlaceABN):

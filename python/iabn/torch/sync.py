@@ -97,7 +97,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                                 workspace=F._workspace(k, layout, x.device))
         else:
             shape = F._shape(x)
-            g, b = _affine(weight, bias, gamma_mode, eps, c, compute, x.device)
+            g, b = F._affine(weight, bias, gamma_mode, eps, c, compute, x.device)
             scale = g * torch.rsqrt(var + eps)
             y = (x.detach().to(compute) - mean.view(shape)) * \
                 scale.view(shape) + b.view(shape)
@@ -144,7 +144,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             shape = F._shape(z)
             dims = [0] + list(range(2, z.dim()))
             zc, g = z.detach().to(compute), dz.to(compute)
-            gh, b = _affine(weight, bias, gamma_mode, eps, c, compute,
+            gh, b = F._affine(weight, bias, gamma_mode, eps, c, compute,
                             z.device)
             gy = g * F._derivative(zc, activation, param)
             xhat = (F._inverse(zc, activation, param) - b.view(shape)) / \
@@ -166,14 +166,6 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             ctx.needs_input_grad[2] else None
         return (dx, dweight, dbias, None, None, None, None, None, None, None,
                 None)
-
-
-def _affine(weight, bias, gamma_mode, eps, c, compute, device):
-    g = F.gamma_hat(weight.detach().to(compute), gamma_mode, eps) \
-        if weight is not None else torch.ones(c, dtype=compute, device=device)
-    b = bias.detach().to(compute) if bias is not None else \
-        torch.zeros(c, dtype=compute, device=device)
-    return g, b
 
 
 def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
