@@ -1,14 +1,27 @@
 #!/usr/bin/env python3
-"""Network-level benchmark (not a test, GPU machine): a ResNet-50 training
-step (SGD, batch B, 224x224) with nn.BatchNorm2d + LeakyReLU(0.01) against
-iabn.torch.InPlaceABN(leaky_relu 0.01) on the compiler-generated kernels:
-peak memory (torch.cuda.max_memory_allocated) and median step time, fp32 and
-bf16 autocast, in the same run.
+"""Network-level benchmark (not a test; GPU machine): training steps (SGD
+with momentum, cross-entropy, 224x224, batch B) of ResNet-50 or
+WideResNet-38 (bench/models.py) with nn.BatchNorm2d + LeakyReLU(0.01)
+against InPlace-ABN on the compiler-generated kernels, fp32 and bf16
+autocast, all in the same run: peak memory (torch.cuda.max_memory_allocated
+over the timed steps) and median step time; with --max-batch also the
+largest batch that trains without running out of memory.
 
-Usage: python3 bench/network_bench.py [--batch 64] [--steps 10]
+Variants:
+  bn      nn.BatchNorm2d + nn.LeakyReLU(0.01) (the baseline)
+  auto    the baseline after iabn.torch.convert's decisions
+          (bench/plans/<model>.json, written by bench/convert_plan.py)
+  manual  InPlaceABN everywhere, written by hand as the official library's
+          models are (pre-activation blocks clone their shortcut)
+
+Usage: python3 bench/network_bench.py --model wrn38 --batch 32 \
+           [--variants bn,auto,manual] [--precisions fp32,bf16] \
+           [--steps 20] [--max-batch] [--json results.json]
 """
 
 import argparse
+import gc
+import json
 import os
 import statistics
 import sys
@@ -16,81 +29,51 @@ import sys
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from iabn.torch import InPlaceABN  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, HERE)
+import models  # noqa: E402
+
+LABELS = {"bn": "BatchNorm2d+LeakyReLU", "auto": "iabn convert (auto)",
+          "manual": "InPlaceABN by hand"}
 
 
-def norm_act(kind, channels, activation="leaky_relu"):
-    if kind == "iabn":
-        return InPlaceABN(channels, activation=activation,
-                          activation_param=0.01)
-    layers = [nn.BatchNorm2d(channels)]
-    if activation == "leaky_relu":
-        layers.append(nn.LeakyReLU(0.01))
-    return nn.Sequential(*layers)
-
-
-class Bottleneck(nn.Module):
-    def __init__(self, kind, cin, mid, stride):
-        super().__init__()
-        cout = mid * 4
-        self.conv1 = nn.Conv2d(cin, mid, 1, bias=False)
-        self.bn1 = norm_act(kind, mid)
-        self.conv2 = nn.Conv2d(mid, mid, 3, stride, 1, bias=False)
-        self.bn2 = norm_act(kind, mid)
-        self.conv3 = nn.Conv2d(mid, cout, 1, bias=False)
-        self.bn3 = norm_act(kind, cout, activation="identity")
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False),
-                norm_act(kind, cout, activation="identity"))
-        self.act = nn.LeakyReLU(0.01)
-
-    def forward(self, x):
-        shortcut = x if self.down is None else self.down(x)
-        y = self.bn1(self.conv1(x))
-        y = self.bn2(self.conv2(y))
-        y = self.bn3(self.conv3(y))
-        return self.act(y + shortcut)
-
-
-class ResNet50(nn.Module):
-    def __init__(self, kind):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False),
-                                  norm_act(kind, 64), nn.MaxPool2d(3, 2, 1))
-        layers, cin = [], 64
-        for mid, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2),
-                                    (512, 3, 2)):
-            for i in range(blocks):
-                layers.append(Bottleneck(kind, cin, mid,
-                                         stride if i == 0 else 1))
-                cin = mid * 4
-        self.layers = nn.Sequential(*layers)
-        self.head = nn.Linear(cin, 1000)
-
-    def forward(self, x):
-        x = self.layers(self.stem(x))
-        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(
-            x, 1), 1))
-
-
-def run(kind, batch, steps, autocast):
+def build(name, variant):
     torch.manual_seed(0)
-    model = ResNet50(kind).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    if variant == "manual":
+        return models.build(name, "iabn")
+    model = models.build(name, "bn")
+    if variant == "auto":
+        with open(os.path.join(HERE, "plans", f"{name}.json")) as f:
+            models.apply_plan(model, json.load(f))
+    return model
+
+
+def trainer(name, variant, batch, precision):
+    model = build(name, variant).cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 3, 224, 224, device="cuda")
     target = torch.randint(0, 1000, (batch,), device="cuda")
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast("cuda", dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
             loss = loss_fn(model(x), target)
         loss.backward()
         opt.step()
 
+    return step
+
+
+def release():
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def measure(name, variant, batch, precision, steps):
+    step = trainer(name, variant, batch, precision)
     for _ in range(3):
         step()
     torch.cuda.synchronize()
@@ -105,32 +88,85 @@ def run(kind, batch, steps, autocast):
         end.synchronize()
         times.append(start.elapsed_time(end))
     peak = torch.cuda.max_memory_allocated()
-    del model, opt
-    torch.cuda.empty_cache()
+    del step
+    release()
     return peak, statistics.median(times)
+
+
+def fits(name, variant, batch, precision):
+    ok = True
+    try:
+        step = trainer(name, variant, batch, precision)
+        step()
+        step()
+        torch.cuda.synchronize()
+        del step
+    except torch.cuda.OutOfMemoryError:
+        ok = False
+    release()
+    return ok
+
+
+def max_batch(name, variant, precision, start):
+    """Largest batch that trains (2 steps), to within 2% (>= 1 image)."""
+    lo, hi = 0, start
+    while fits(name, variant, hi, precision):
+        lo, hi = hi, hi * 2
+    while hi - lo > max(1, lo // 50):
+        mid = (lo + hi) // 2
+        if fits(name, variant, mid, precision):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--model", choices=sorted(models.MODELS),
+                        default="resnet50")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--variants", default="bn,auto,manual")
+    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--max-batch", action="store_true")
+    parser.add_argument("--json")
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
+    variants = args.variants.split(",")
+    assert variants[0] == "bn", "the baseline (bn) comes first"
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}"
-          f", ResNet-50 batch {args.batch} 224x224, SGD step")
-    print("| precision | layer | peak memory GiB | step ms |")
-    print("|---|---|---|---|")
-    for autocast in (False, True):
-        results = {}
-        for kind in ("bn", "iabn"):
-            results[kind] = run(kind, args.batch, args.steps, autocast)
-            peak, ms = results[kind]
-            print(f"| {'bf16 autocast' if autocast else 'fp32'} | "
-                  f"{'BatchNorm2d+LeakyReLU' if kind == 'bn' else 'InPlaceABN'}"
-                  f" | {peak / 2**30:.2f} | {ms:.1f} |", flush=True)
-        (pb, tb), (pi, ti) = results["bn"], results["iabn"]
-        print(f"| {'bf16' if autocast else 'fp32'} | InPlaceABN vs BN | "
-              f"{100 * (pi - pb) / pb:+.1f}% | {100 * (ti - tb) / tb:+.1f}% |")
+          f", {args.model} batch {args.batch} 224x224, SGD step, median of "
+          f"{args.steps}")
+    print("| precision | layer | peak memory GiB | vs BN | step ms | vs BN |"
+          + (" max batch |" if args.max_batch else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if args.max_batch else ""))
+    rows = []
+    for precision in args.precisions.split(","):
+        base = None
+        for variant in variants:
+            peak, ms = measure(args.model, variant, args.batch, precision,
+                               args.steps)
+            base = base or (peak, ms)
+            row = {"model": args.model, "batch": args.batch,
+                   "precision": precision, "variant": variant,
+                   "peak_bytes": peak, "step_ms": ms,
+                   "memory_vs_bn": (peak - base[0]) / base[0],
+                   "time_vs_bn": (ms - base[1]) / base[1]}
+            if args.max_batch:
+                row["max_batch"] = max_batch(args.model, variant, precision,
+                                             args.batch)
+            rows.append(row)
+            print(f"| {precision} | {LABELS[variant]} | {peak / 2**30:.2f} | "
+                  f"{100 * row['memory_vs_bn']:+.1f}% | {ms:.1f} | "
+                  f"{100 * row['time_vs_bn']:+.1f}% |" +
+                  (f" {row['max_batch']} |" if args.max_batch else ""),
+                  flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"device": torch.cuda.get_device_name(),
+                       "torch": torch.__version__, "rows": rows}, f,
+                      indent=1)
     return 0
 
 
