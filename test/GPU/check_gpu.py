@@ -35,12 +35,16 @@ def act(y, name, p):
     return torch.where(y >= 0, y, p * torch.expm1(torch.clamp(y, max=0)))
 
 
-def act_grad(y, name, p):
+def act_grad(y, name, p, positive):
+    """phi'(y); `positive` picks the branch. The kernels pick it from the
+    stored z (z >= 0), the layer's definition: at the kink, where f32 and
+    f64 may round y to opposite signs, the reference must take the
+    kernel's branch, or one element's 1-vs-slope dominates the error."""
     if name == "identity":
         return torch.ones_like(y)
     if name == "leaky_relu":
-        return torch.where(y > 0, 1.0, p).to(y.dtype)
-    return torch.where(y > 0, torch.ones_like(y), p * torch.exp(
+        return torch.where(positive, 1.0, p).to(y.dtype)
+    return torch.where(positive, torch.ones_like(y), p * torch.exp(
         torch.clamp(y, max=0)))
 
 
@@ -51,8 +55,9 @@ def gamma_hat(g, mode):
     return torch.where(g < 0, -c, c)
 
 
-def reference(x, gamma, beta, dz, name, p, mode, rm, rv, factor):
-    """float64 NCHW-logical reference (x: N,C,... or N,C)."""
+def reference(x, gamma, beta, dz, name, p, mode, rm, rv, factor, z=None):
+    """float64 NCHW-logical reference (x: N,C,... or N,C). z: the kernel's
+    output, whose sign picks the activation-derivative branch."""
     x, dz = x.double(), dz.double()
     dims = [0] + list(range(2, x.dim()))
     shape = [1, -1] + [1] * (x.dim() - 2)
@@ -64,7 +69,8 @@ def reference(x, gamma, beta, dz, name, p, mode, rm, rv, factor):
     xhat = (x - mean.view(shape)) * rstd.view(shape)
     y = g.view(shape) * xhat + beta.double().view(shape)
     z = act(y, name, p)
-    gy = dz * act_grad(y, name, p)
+    positive = (z.double() >= 0) if z is not None else (y > 0)
+    gy = dz * act_grad(y, name, p, positive)
     dbeta = gy.sum(dims)
     dghat = (gy * xhat).sum(dims)
     dx = (g * rstd).view(shape) * (gy - dbeta.view(shape) / m -
@@ -115,7 +121,7 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
                dgamma, dbeta)
     torch.cuda.synchronize()
     ref = reference(xs.double(), gamma, beta, dzs.double(), name, p, mode,
-                    rm, rv, 0.1)
+                    rm, rv, 0.1, z=z)
     got = dict(z=z, mean=mean, var=var, dx=dx, dgamma=dgamma, dbeta=dbeta,
                running_mean=rm_out, running_var=rv_out)
     worst = 0.0
@@ -188,7 +194,7 @@ def run_sharded_case(k, shape, dtype, channels_last, name, p, mode, gen):
     torch.cuda.synchronize()
     ref = reference(xs.double(), gamma, beta, dzs.double(), name, p, mode,
                     torch.zeros(c, device=dev), torch.ones(c, device=dev),
-                    0.1)
+                    0.1, z=z)
     dghat = ref["dgamma"] * torch.where(gamma < 0, -1.0, 1.0).double() \
         if mode == "abs_plus_eps" else ref["dgamma"]
     got = dict(mean=gmean, var=gvar, z=z, dx=dx, dbeta=sums[:c],

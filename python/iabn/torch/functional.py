@@ -212,7 +212,10 @@ def backward_core(z, dz, weight, bias, var, training, eps, activation, param,
             memory_format=torch.channels_last if channels_last
             else torch.contiguous_format)
         dx = torch.empty_like(z)
-        dgamma, dbeta = torch.empty(2, c, device=z.device)
+        # Two allocations, not views of one: the custom operator's outputs
+        # must not alias each other.
+        dgamma = torch.empty(c, device=z.device)
+        dbeta = torch.empty(c, device=z.device)
         k.backward(layout, opts, z, dz, dx, _f32(weight), _f32(bias),
                    var.float(), dgamma, dbeta,
                    workspace=_workspace(k, layout, z.device))
