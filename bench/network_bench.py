@@ -94,6 +94,8 @@ def measure(name, variant, batch, precision, steps):
 
 
 def fits(name, variant, batch, precision):
+    # No cuDNN autotuning while probing (it would rerun for every batch).
+    torch.backends.cudnn.benchmark = False
     ok = True
     try:
         step = trainer(name, variant, batch, precision)
@@ -104,11 +106,13 @@ def fits(name, variant, batch, precision):
     except torch.cuda.OutOfMemoryError:
         ok = False
     release()
+    torch.backends.cudnn.benchmark = True
     return ok
 
 
 def max_batch(name, variant, precision, start):
-    """Largest batch that trains (2 steps), to within 2% (>= 1 image)."""
+    """Largest batch that trains (2 steps, cuDNN heuristics instead of
+    autotuning), to within 2% (>= 1 image)."""
     lo, hi = 0, start
     while fits(name, variant, hi, precision):
         lo, hi = hi, hi * 2
