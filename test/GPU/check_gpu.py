@@ -37,9 +37,10 @@ def act(y, name, p):
 
 def act_grad(y, name, p, positive):
     """phi'(y); `positive` picks the branch. The kernels pick it from the
-    stored z (z >= 0), the layer's definition: at the kink, where f32 and
-    f64 may round y to opposite signs, the reference must take the
-    kernel's branch, or one element's 1-vs-slope dominates the error."""
+    stored z as PyTorch's activation backwards do (z > 0: 1, else the
+    slope; z == 0 takes the slope): at the kink, where f32 and f64 may
+    round y differently, the reference must take the kernel's branch, or
+    one element's 1-vs-slope dominates the error."""
     if name == "identity":
         return torch.ones_like(y)
     if name == "leaky_relu":
@@ -69,7 +70,7 @@ def reference(x, gamma, beta, dz, name, p, mode, rm, rv, factor, z=None):
     xhat = (x - mean.view(shape)) * rstd.view(shape)
     y = g.view(shape) * xhat + beta.double().view(shape)
     z = act(y, name, p)
-    positive = (z.double() >= 0) if z is not None else (y > 0)
+    positive = (z.double() > 0) if z is not None else (y > 0)
     gy = dz * act_grad(y, name, p, positive)
     dbeta = gy.sum(dims)
     dghat = (gy * xhat).sum(dims)

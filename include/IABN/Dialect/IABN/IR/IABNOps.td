@@ -323,7 +323,7 @@ def IABN_InPlaceABNGradOp : IABN_Op<"inplace_abn_grad", [
 
     ```
     y           = phi^-1(z)
-    g_y         = dz * phi'(z)     (leaky: z >= 0 ? 1 : s; elu: z >= 0 ? 1 : z + a)
+    g_y         = dz * phi'(z)     (leaky: z > 0 ? 1 : s; elu: z > 0 ? 1 : z + a)
     x_hat       = (y - offset) / gamma_hat
     grad_offset = sum(g_y)
     dgamma_hat  = sum(g_y * x_hat)
