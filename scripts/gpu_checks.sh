@@ -22,6 +22,7 @@ step() {
 nvidia-smi -L
 step check_gpu python3 test/GPU/check_gpu.py "$IABN_LIB_DIR/libiabn_cuda.so"
 step check_nn_gpu python3 test/GPU/check_nn_gpu.py
+step check_models_gpu python3 test/GPU/check_models_gpu.py
 if [ "$(python3 -c 'import torch; print(torch.cuda.device_count())')" -ge 2 ]; then
   step check_sync_gpu python3 test/GPU/check_sync_gpu.py
 else
