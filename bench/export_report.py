@@ -2,9 +2,9 @@
 """Exports the training step of real networks with iabn.torch.export and
 runs the InPlace-ABN pipeline on them: chains found, strategies, and the
 bytes saved for the backward before and after (static, from the graph; no
-GPU needed). Models: the ResNet-50 of bench/network_bench.py (LeakyReLU
-variant), and torchvision's resnet50 / densenet121 when torchvision is
-installed.
+GPU needed). Models: the ResNet-50 (LeakyReLU) and WideResNet-38 of
+bench/models.py, and torchvision's resnet50 / densenet121 when torchvision
+is installed. The export traces on fake tensors: nothing is computed.
 
 Usage: python3 bench/export_report.py [--batch 2] [--size 224]
 """
@@ -21,11 +21,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 from iabn.torch.export import memory_report  # noqa: E402
-import network_bench  # noqa: E402
+import models as bench_models  # noqa: E402
 
 
 def models():
-    yield "ResNet-50 (LeakyReLU, bench)", network_bench.ResNet50("bn")
+    yield "ResNet-50 (LeakyReLU, bench)", bench_models.build("resnet50", "bn")
+    yield "WideResNet-38 A2 (LeakyReLU, bench)", bench_models.build("wrn38",
+                                                                    "bn")
     try:
         import torchvision
     except ImportError:

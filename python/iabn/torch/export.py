@@ -16,7 +16,6 @@ Runs on the CPU with real (small) example tensors; shapes scale with them.
 import operator
 
 import torch
-from torch.fx import Interpreter
 from torch.fx.experimental.proxy_tensor import make_fx
 
 _DTYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
@@ -44,18 +43,22 @@ def _type(t):
         f"tensor<{_DTYPES[t.dtype]}>"
 
 
-class _Recorder(Interpreter):
-    """Runs the traced graph on the example tensors and records each node's
-    value (for the tensor types)."""
-
-    def __init__(self, gm):
-        super().__init__(gm)
-        self.values = {}
-
-    def run_node(self, n):
-        result = super().run_node(n)
-        self.values[n] = result
-        return result
+def _fake_values(gm):
+    """Each node's value as a fake tensor (shape and dtype, no data), from
+    the trace's metadata. PyTorch 1.13 records none for ops that return a
+    tuple: their value is rebuilt from the getitem nodes that use them."""
+    values = {}
+    for n in gm.graph.nodes:
+        if n.op == "output":
+            continue
+        if "val" in n.meta:
+            values[n] = n.meta["val"]
+            continue
+        items = {u.args[1]: u.meta.get("val") for u in n.users
+                 if u.op == "call_function" and "getitem" in str(u.target)}
+        values[n] = tuple(items.get(i) for i in range(
+            max(items) + 1)) if items else None
+    return values
 
 
 def _name(target):
@@ -258,10 +261,22 @@ def export_training_step(model, example_input, grad_output=None,
               for k, v in model.named_parameters()}
     buffers = {k: v.detach().clone() for k, v in model.named_buffers()}
     x = example_input.detach().requires_grad_(True)
-    with torch.no_grad():
-        out = _functional_call(model, {**params, **buffers}, (x,))
-    g = grad_output if grad_output is not None else torch.randn_like(out)
     names = list(params)
+    if grad_output is not None:
+        g = grad_output
+    else:
+        # Only the output's shape and dtype matter: trace the forward on
+        # fake tensors (nothing is computed) to get them.
+        def forward(x, *tensors):
+            p = dict(zip(names, tensors[:len(names)]))
+            b = dict(zip(buffers, tensors[len(names):]))
+            return _functional_call(model, {**p, **b}, (x,))
+
+        fwd = make_fx(forward, tracing_mode="fake")(
+            x, *params.values(), *buffers.values())
+        out = _fake_values(fwd)[[n for n in fwd.graph.nodes
+                                 if n.op == "output"][0].args[0]]
+        g = torch.zeros(out.shape, dtype=out.dtype)
 
     def step(x, g, *tensors):
         p = dict(zip(names, tensors[:len(names)]))
@@ -274,12 +289,12 @@ def export_training_step(model, example_input, grad_output=None,
     was_training = model.training
     model.train()
     try:
-        gm = make_fx(step)(*example)
-        recorder = _Recorder(gm)
-        recorder.run(*[t.detach().clone() for t in example])
+        # Fake tensors: shapes and dtypes only, no computation (a
+        # WideResNet-38 step at batch 32, 224x224, exports in seconds).
+        gm = make_fx(step, tracing_mode="fake")(*example)
     finally:
         model.train(was_training)
-    values = recorder.values
+    values = _fake_values(gm)
 
     emitter = _Emitter(gm, values)
     args = []
