@@ -16,7 +16,7 @@ Variants:
 
 Usage: python3 bench/network_bench.py --model wrn38 --batch 32 \
            [--variants bn,auto,manual] [--precisions fp32,bf16] \
-           [--steps 20] [--max-batch] [--json results.json]
+           [--steps 20] [--max-batch] [--compile [MODE]] [--json out.json]
 """
 
 import argparse
@@ -49,8 +49,13 @@ def build(name, variant):
     return model
 
 
+COMPILE = {"on": False, "mode": None}
+
+
 def trainer(name, variant, batch, precision):
     model = build(name, variant).cuda()
+    if COMPILE["on"]:
+        model = torch.compile(model, mode=COMPILE["mode"])
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 3, 224, 224, device="cuda")
     target = torch.randint(0, 1000, (batch,), device="cuda")
@@ -135,13 +140,20 @@ def main():
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--max-batch", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--compile", nargs="?", const="default",
+                        help="torch.compile the model (optionally a mode, "
+                        "e.g. max-autotune-no-cudagraphs)")
     args = parser.parse_args()
+    if args.compile:
+        COMPILE["on"] = True
+        COMPILE["mode"] = None if args.compile == "default" else args.compile
     torch.backends.cudnn.benchmark = True
     variants = args.variants.split(",")
     assert variants[0] == "bn", "the baseline (bn) comes first"
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}"
           f", {args.model} batch {args.batch} 224x224, SGD step, median of "
-          f"{args.steps}")
+          f"{args.steps}" + (f", torch.compile({args.compile})"
+                             if args.compile else ""))
     print("| precision | layer | peak memory GiB | vs BN | step ms | vs BN |"
           + (" max batch |" if args.max_batch else ""))
     print("|---|---|---|---|---|---|" + ("---|" if args.max_batch else ""))

@@ -184,7 +184,16 @@ def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
                              activation_param, gamma_mode)
     if group is None:
         group = dist.group.WORLD
-    return InPlaceABNSyncFunction.apply(x, weight, bias, running_mean,
-                                        running_var, momentum, eps,
-                                        activation, activation_param,
-                                        gamma_mode, group)
+    return _apply(x, weight, bias, running_mean, running_var, momentum, eps,
+                  activation, activation_param, gamma_mode, group)
+
+
+def _apply(*args):
+    return InPlaceABNSyncFunction.apply(*args)
+
+
+# torch.compile runs the synchronized layer eagerly (a graph break): its
+# collectives and kernel calls are not traceable.
+_disable = getattr(getattr(torch, "compiler", None), "disable", None)
+if _disable is not None:
+    _apply = _disable(_apply)
