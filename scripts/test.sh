@@ -7,5 +7,5 @@ scripts/setup.sh
 ninja -C build check-iabn
 if ! command -v nvidia-smi >/dev/null 2>&1; then
   echo "note: no CUDA GPU here: the GPU tests (test/GPU) were reported UNSUPPORTED;"
-  echo "      run 'python3 test/GPU/check_gpu.py build/lib/libiabn_cuda.so' on a GPU machine"
+  echo "      run 'scripts/gpu_checks.sh' on a GPU machine (with build/lib/libiabn_cuda.so)"
 fi

@@ -68,3 +68,27 @@ def test_inplace_relu_gradient_reads_the_output():
                           nn.ReLU(inplace=True))
     result = memory_report(model, torch.randn(2, 3, 4, 4))
     assert "mismatched" not in result.remarks[0].message
+
+
+def _torchvision():
+    import pytest
+    return pytest.importorskip("torchvision")
+
+
+def test_torchvision_resnet50_and_densenet121():
+    """torchvision's ReLU networks (Debian's python3-torchvision in CI):
+    every batch norm and its backward are found; the identity BNs before
+    ResNet-50's residual adds are fused; the relu chains are left alone
+    (relu is not invertible, and z is needed by the next convolution)."""
+    tv = _torchvision()
+    x = torch.randn(2, 3, 64, 64)
+    r = memory_report(tv.models.resnet50(), x)
+    kinds = [m.message.split(":")[0] for m in r.remarks]
+    assert len(kinds) == 53
+    assert kinds.count("inplace") == 20  # bn3 and downsample BNs
+    before = r.memory_reports["before"]["functions"][0]["saved_bytes"]
+    after = r.memory_reports["after"]["functions"][0]["saved_bytes"]
+    assert after <= before
+    d = memory_report(tv.models.densenet121(), x)
+    assert len(d.remarks) == 121
+    assert not any(m.message.startswith("inplace") for m in d.remarks)
