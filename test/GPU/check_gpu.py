@@ -90,7 +90,9 @@ def check(cond, msg):
         print("FAIL:", msg)
 
 
-def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
+def random_inputs(shape, gen):
+    """x (mean 0.5, std 2) and dz in float64, gamma of either sign with
+    |gamma| in [0.5, 1.5), beta."""
     dev = "cuda"
     c = shape[1]
     x = (torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
@@ -99,6 +101,13 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
     gamma = (torch.rand(c, generator=gen, device=dev) + 0.5) * torch.where(
         torch.rand(c, generator=gen, device=dev) < 0.5, -1.0, 1.0)
     beta = torch.randn(c, generator=gen, device=dev) * 0.5
+    return x, dz, gamma, beta
+
+
+def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
+    dev = "cuda"
+    c = shape[1]
+    x, dz, gamma, beta = random_inputs(shape, gen)
     rm = torch.randn(c, generator=gen, device=dev)
     rv = torch.rand(c, generator=gen, device=dev) + 0.5
     fmt = torch.channels_last if channels_last and len(shape) == 4 \
@@ -146,12 +155,7 @@ def run_sharded_case(k, shape, dtype, channels_last, name, p, mode, gen):
     count. Must equal the reference on the whole batch."""
     dev = "cuda"
     c = shape[1]
-    x = (torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
-         * 2 + 0.5)
-    dz = torch.randn(shape, generator=gen, device=dev, dtype=torch.float64)
-    gamma = (torch.rand(c, generator=gen, device=dev) + 0.5) * torch.where(
-        torch.rand(c, generator=gen, device=dev) < 0.5, -1.0, 1.0)
-    beta = torch.randn(c, generator=gen, device=dev) * 0.5
+    x, dz, gamma, beta = random_inputs(shape, gen)
     cl = channels_last and len(shape) == 4
     fmt = torch.channels_last if cl else torch.contiguous_format
     xs = x.to(dtype).contiguous(memory_format=fmt)

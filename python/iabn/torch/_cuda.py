@@ -89,58 +89,52 @@ class Kernels:
     def stream(self):
         return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
 
+    def _run(self, fn, layout, options, args, device, workspace):
+        """fn(layout, [options,] *args, workspace, bytes, stream) on torch's
+        current stream; tensors in `args` go as device pointers (None as
+        NULL), numbers as they are."""
+        ws = workspace if workspace is not None else self.workspace(layout,
+                                                                    device)
+        head = [ctypes.byref(layout)]
+        if options is not None:
+            head.append(ctypes.byref(options))
+        values = [a if isinstance(a, (int, float)) else ptr(a) for a in args]
+        self._check(fn(*head, *values, ptr(ws), ws.numel() * 4,
+                       self.stream()))
+
     def forward_train(self, layout, options, x, z, gamma, beta, mean, var,
                       running_mean=None, running_var=None, factor=0.1,
                       workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, x.device)
-        self._check(self.lib.iabn_forward_train(
-            ctypes.byref(layout), ctypes.byref(options), ptr(x), ptr(z),
-            ptr(gamma), ptr(beta), ptr(mean), ptr(var), ptr(running_mean),
-            ptr(running_var), factor, ptr(ws), ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_forward_train, layout, options,
+                  [x, z, gamma, beta, mean, var, running_mean, running_var,
+                   float(factor)], x.device, workspace)
 
     def forward_inference(self, layout, options, x, z, gamma, beta,
                           running_mean, running_var, workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, x.device)
-        self._check(self.lib.iabn_forward_inference(
-            ctypes.byref(layout), ctypes.byref(options), ptr(x), ptr(z),
-            ptr(gamma), ptr(beta), ptr(running_mean), ptr(running_var),
-            ptr(ws), ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_forward_inference, layout, options,
+                  [x, z, gamma, beta, running_mean, running_var], x.device,
+                  workspace)
 
     def backward(self, layout, options, z, dz, dx, gamma, beta, var, dgamma,
                  dbeta, workspace=None):
-        ws = workspace if workspace is not None else self.workspace(
-            layout, z.device)
-        self._check(self.lib.iabn_backward(
-            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
-            ptr(dx), ptr(gamma), ptr(beta), ptr(var), ptr(dgamma),
-            ptr(dbeta), ptr(ws), ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_backward, layout, options,
+                  [z, dz, dx, gamma, beta, var, dgamma, dbeta], z.device,
+                  workspace)
 
     def statistics(self, layout, x, mean, var, workspace=None):
         """Per-channel mean and biased variance of x (synchronized BN)."""
-        ws = workspace if workspace is not None else self.workspace(
-            layout, x.device)
-        self._check(self.lib.iabn_statistics(
-            ctypes.byref(layout), ptr(x), ptr(mean), ptr(var), ptr(ws),
-            ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_statistics, layout, None, [x, mean, var],
+                  x.device, workspace)
 
     def backward_reduce(self, layout, options, z, dz, gamma, beta, var, sums,
                         workspace=None):
         """sums = [sum g_y | sum g_y * x_hat] of this device's data."""
-        ws = workspace if workspace is not None else self.workspace(
-            layout, z.device)
-        self._check(self.lib.iabn_backward_reduce(
-            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
-            ptr(gamma), ptr(beta), ptr(var), ptr(sums), ptr(ws),
-            ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_backward_reduce, layout, options,
+                  [z, dz, gamma, beta, var, sums], z.device, workspace)
 
     def backward_apply(self, layout, options, z, dz, dx, gamma, beta, var,
                        sums, count, workspace=None):
         """dx from all-reduced sums and the global count per channel."""
-        ws = workspace if workspace is not None else self.workspace(
-            layout, z.device)
-        self._check(self.lib.iabn_backward_apply(
-            ctypes.byref(layout), ctypes.byref(options), ptr(z), ptr(dz),
-            ptr(dx), ptr(gamma), ptr(beta), ptr(var), ptr(sums),
-            float(count), ptr(ws), ws.numel() * 4, self.stream()))
+        self._run(self.lib.iabn_backward_apply, layout, options,
+                  [z, dz, dx, gamma, beta, var, sums, float(count)],
+                  z.device, workspace)

@@ -105,18 +105,22 @@ class InPlaceABN(ABN):
         self.gamma_mode = gamma_mode
         self.inplace = inplace
 
-    def forward(self, x):
+    def _arguments(self, x):
+        """Checks x, advances the running-statistics counter and returns
+        the functional form's keyword arguments."""
         self._check_input(x)
         factor = self._factor()
-        use_batch = self.training or not self.track_running_stats
-        return inplace_abn(
-            x, self.weight, self.bias,
-            self.running_mean if self.track_running_stats else None,
-            self.running_var if self.track_running_stats else None,
-            training=use_batch, momentum=factor, eps=self.eps,
-            activation=self.activation,
-            activation_param=self.activation_param,
-            gamma_mode=self.gamma_mode, inplace=self.inplace)
+        tracked = self.track_running_stats
+        return dict(running_mean=self.running_mean if tracked else None,
+                    running_var=self.running_var if tracked else None,
+                    training=self.training or not tracked, momentum=factor,
+                    eps=self.eps, activation=self.activation,
+                    activation_param=self.activation_param,
+                    gamma_mode=self.gamma_mode)
+
+    def forward(self, x):
+        return inplace_abn(x, self.weight, self.bias, inplace=self.inplace,
+                           **self._arguments(x))
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.inplace else
@@ -140,14 +144,5 @@ class InPlaceABNSync(InPlaceABN):
         self.group = group
 
     def forward(self, x):
-        self._check_input(x)
-        factor = self._factor()
-        use_batch = self.training or not self.track_running_stats
-        return inplace_abn_sync(
-            x, self.weight, self.bias,
-            self.running_mean if self.track_running_stats else None,
-            self.running_var if self.track_running_stats else None,
-            training=use_batch, momentum=factor, eps=self.eps,
-            activation=self.activation,
-            activation_param=self.activation_param,
-            gamma_mode=self.gamma_mode, group=self.group)
+        return inplace_abn_sync(x, self.weight, self.bias, group=self.group,
+                                **self._arguments(x))
