@@ -398,6 +398,23 @@ elementwiseVariant(const Plan &plan, std::initializer_list<const void *> ptrs) {
   return {"", plan.total};
 }
 
+/// Appends the trailing arguments of the element-wise kernels (C, inner,
+/// work items, activation parameter) to `args` and launches `name` over
+/// `items` work items.
+iabn_status launchElementwise(Library &lib, const Plan &plan,
+                              const std::string &name, Args &args,
+                              int64_t items, const iabn_options *options,
+                              void *stream) {
+  args.index(plan.channels);
+  args.index(plan.inner);
+  args.index(items);
+  args.f32(options->activation_param);
+  Plan grid = plan;
+  grid.total = items;
+  return launch(lib, name, elementwiseGrid(grid, lib.multiprocessors), args,
+                stream);
+}
+
 iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
                         const void *x, void *z, const float *params,
                         const iabn_options *options, void *stream) {
@@ -406,14 +423,8 @@ iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
   apply.buffer(x, plan.total);
   apply.buffer(z, plan.total);
   apply.buffer(params, 3 * plan.channels);
-  apply.index(plan.channels);
-  apply.index(plan.inner);
-  apply.index(items);
-  apply.f32(options->activation_param);
-  Plan grid = plan;
-  grid.total = items;
-  return launch(lib, std::string("apply_") + variant + sfx,
-                elementwiseGrid(grid, lib.multiprocessors), apply, stream);
+  return launchElementwise(lib, plan, std::string("apply_") + variant + sfx,
+                           apply, items, options, stream);
 }
 
 /// The prologue of every entry point: clear the error, load the kernels,
@@ -507,6 +518,21 @@ iabn_status launchStatistics(Library &lib, const Plan &plan,
                 stream);
 }
 
+/// The per-channel affine arguments of the prepare kernels: gamma, beta
+/// (`fallback` stands in for a NULL one: never read), their presence, the
+/// gamma mode, epsilon and C.
+void addAffineArgs(Args &args, int64_t C, const iabn_options *options,
+                   const float *gamma, const float *beta,
+                   const float *fallback) {
+  args.buffer(gamma ? gamma : fallback, C);
+  args.buffer(beta ? beta : fallback, C);
+  args.i32(gamma != nullptr);
+  args.i32(beta != nullptr);
+  args.i32(options->gamma_mode);
+  args.f32(options->epsilon);
+  args.index(C);
+}
+
 /// prepare_grad: params = [1/gamma_hat | beta | gamma_hat * rstd | . | .].
 iabn_status launchPrepareGrad(Library &lib, const Plan &plan,
                               const iabn_options *options, const float *gamma,
@@ -515,33 +541,34 @@ iabn_status launchPrepareGrad(Library &lib, const Plan &plan,
   int64_t C = plan.channels;
   Args prepare;
   prepare.buffer(var, C);
-  prepare.buffer(gamma ? gamma : var, C);
-  prepare.buffer(beta ? beta : var, C);
-  prepare.i32(gamma != nullptr);
-  prepare.i32(beta != nullptr);
-  prepare.i32(options->gamma_mode);
-  prepare.f32(options->epsilon);
-  prepare.index(C);
+  addAffineArgs(prepare, C, options, gamma, beta, var);
   prepare.buffer(params, 5 * C);
   return launch(lib, "prepare_grad", channelGrid(plan), prepare, stream);
 }
 
-/// The partial gradient sums (sum g_y, sum g_y * x_hat) of z and dz into
-/// `ws`, `partials` per channel; needs prepare_grad's params.
-iabn_status launchGradPartials(Library &lib, const Plan &plan,
-                               const iabn_layout *layout,
-                               const iabn_options *options, const void *z,
-                               const void *dz, const float *params, float *ws,
-                               int64_t partials, bool clPartials,
-                               void *stream) {
+/// The first half of every backward: prepare_grad's parameters, then the
+/// partial gradient sums (sum g_y, sum g_y * x_hat) of z and dz into `ws`.
+/// Sets `params` (in `ws`) and the number of partials per channel.
+iabn_status launchGradSums(Library &lib, const Plan &plan,
+                           const iabn_layout *layout,
+                           const iabn_options *options, const void *z,
+                           const void *dz, const float *gamma,
+                           const float *beta, const float *var, float *ws,
+                           float *&params, int64_t &partials, void *stream) {
   int64_t C = plan.channels;
+  bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
+  partials = numPartials(plan, clPartials);
+  params = ws + 3 * C * partials;
+  if (iabn_status s = launchPrepareGrad(lib, plan, options, gamma, beta, var,
+                                        params, stream))
+    return s;
   std::string sfx = suffix(layout, options);
+  Args partial;
+  partial.buffer(z, plan.total);
+  partial.buffer(dz, plan.total);
+  partial.buffer(params, 5 * C);
+  partial.buffer(ws, 2 * C * partials);
   if (clPartials) {
-    Args partial;
-    partial.buffer(z, plan.total);
-    partial.buffer(dz, plan.total);
-    partial.buffer(params, 5 * C);
-    partial.buffer(ws, 2 * C * partials);
     addChannelsLastPlacement(partial, plan, layout->outer);
     partial.f32(options->activation_param);
     return launch(lib, "partial_grads_cl_" + sfx,
@@ -549,11 +576,6 @@ iabn_status launchGradPartials(Library &lib, const Plan &plan,
                   stream);
   }
   bool planarZ = plan.planar && aligned(z) && aligned(dz);
-  Args partial;
-  partial.buffer(z, plan.total);
-  partial.buffer(dz, plan.total);
-  partial.buffer(params, 5 * C);
-  partial.buffer(ws, 2 * C * partials);
   partial.index(C);
   partial.index(plan.inner);
   partial.index(plan.perChannel);
@@ -602,15 +624,9 @@ iabn_status launchApplyGrad(Library &lib, const Plan &plan,
   apply.buffer(dz, plan.total);
   apply.buffer(dx, plan.total);
   apply.buffer(params, 5 * plan.channels);
-  apply.index(plan.channels);
-  apply.index(plan.inner);
-  apply.index(items);
-  apply.f32(options->activation_param);
-  Plan grid = plan;
-  grid.total = items;
-  return launch(lib,
-                std::string("apply_grad_") + variant + suffix(layout, options),
-                elementwiseGrid(grid, lib.multiprocessors), apply, stream);
+  return launchElementwise(
+      lib, plan, std::string("apply_grad_") + variant + suffix(layout, options),
+      apply, items, options, stream);
 }
 
 /// The common checks of the backward entry points.
@@ -714,13 +730,7 @@ IABN_EXPORT iabn_status iabn_forward_inference(
   Args prepare;
   prepare.buffer(running_mean, C);
   prepare.buffer(running_var, C);
-  prepare.buffer(gamma ? gamma : running_mean, C);
-  prepare.buffer(beta ? beta : running_mean, C);
-  prepare.i32(gamma != nullptr);
-  prepare.i32(beta != nullptr);
-  prepare.i32(options->gamma_mode);
-  prepare.f32(options->epsilon);
-  prepare.index(C);
+  addAffineArgs(prepare, C, options, gamma, beta, running_mean);
   prepare.buffer(params, 3 * C);
   if (iabn_status s =
           launch(*lib, "prepare_inference", channelGrid(plan), prepare, stream))
@@ -751,15 +761,10 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "training needs more than one value per channel");
   float *ws = static_cast<float *>(workspace);
-  bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
-  int64_t partials = numPartials(plan, clPartials);
-  float *params = ws + 3 * plan.channels * partials;
-  if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
-                                        params, stream))
-    return s;
-  if (iabn_status s =
-          launchGradPartials(*lib, plan, layout, options, z, dz, params, ws,
-                             partials, clPartials, stream))
+  float *params = nullptr;
+  int64_t partials = 0;
+  if (iabn_status s = launchGradSums(*lib, plan, layout, options, z, dz, gamma,
+                                     beta, var, ws, params, partials, stream))
     return s;
   if (iabn_status s = launchFinalizeGrads(
           *lib, plan, ws, partials, static_cast<float>(plan.perChannel), gamma,
@@ -784,15 +789,10 @@ IABN_EXPORT iabn_status iabn_backward_reduce(
     return s;
   float *ws = static_cast<float *>(workspace);
   int64_t C = plan.channels;
-  bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
-  int64_t partials = numPartials(plan, clPartials);
-  float *params = ws + 3 * C * partials;
-  if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
-                                        params, stream))
-    return s;
-  if (iabn_status s =
-          launchGradPartials(*lib, plan, layout, options, z, dz, params, ws,
-                             partials, clPartials, stream))
+  float *params = nullptr;
+  int64_t partials = 0;
+  if (iabn_status s = launchGradSums(*lib, plan, layout, options, z, dz, gamma,
+                                     beta, var, ws, params, partials, stream))
     return s;
   // The raw sums: no sign flip (sign_clamp mode); the count is unused.
   return launchFinalizeGrads(*lib, plan, ws, partials, 1.0f, gamma,

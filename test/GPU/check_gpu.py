@@ -134,15 +134,21 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
                     rm, rv, 0.1, z=z)
     got = dict(z=z, mean=mean, var=var, dx=dx, dgamma=dgamma, dbeta=dbeta,
                running_mean=rm_out, running_var=rv_out)
-    worst = 0.0
     label = (f"{tuple(shape)} {str(dtype)[6:]} "
              f"{'nhwc' if channels_last else 'nchw'} {name} {mode}"
              f"{' in-place' if in_place else ''}")
-    for key, r in ref.items():
+    return compare(label, got, ref, name, dtype)
+
+
+def compare(label, got, want, name, dtype):
+    """Checks every output against its reference; returns the worst
+    relative error."""
+    worst = 0.0
+    tol = ELU_F16_TOL if (name == "elu" and dtype == torch.float16) \
+        else TOL[dtype]
+    for key, r in want.items():
         e = rel(got[key], r)
         worst = max(worst, e)
-        tol = ELU_F16_TOL if (name == "elu" and dtype == torch.float16) \
-            else TOL[dtype]
         check(e == e and e <= tol, f"{label}: {key} error {e:.3g}")
     return worst
 
@@ -208,14 +214,7 @@ def run_sharded_case(k, shape, dtype, channels_last, name, p, mode, gen):
                 dbeta=ref["dbeta"], dgamma=dghat)
     label = (f"sharded {tuple(shape)} {str(dtype)[6:]} "
              f"{'nhwc' if channels_last else 'nchw'} {name} {mode}")
-    worst = 0.0
-    for key, r in want.items():
-        e = rel(got[key], r)
-        worst = max(worst, e)
-        tol = ELU_F16_TOL if (name == "elu" and dtype == torch.float16) \
-            else TOL[dtype]
-        check(e == e and e <= tol, f"{label}: {key} error {e:.3g}")
-    return worst
+    return compare(label, got, want, name, dtype)
 
 
 def errors(k):
