@@ -73,6 +73,14 @@ def _cuda_gpus():
     return int(probe.stdout.strip().splitlines()[-1])
 
 
+# The runtime's host-side tests need the kernel library and the fake driver.
+config.iabn_fake_cuda_dir = os.path.join(config.iabn_obj_root, "test", "Runtime",
+                                         "fake-driver")
+config.substitutions.append(("%iabn_fake_cuda_dir", config.iabn_fake_cuda_dir))
+if os.path.exists(config.iabn_cuda_lib) and os.path.exists(
+        os.path.join(config.iabn_fake_cuda_dir, "libcuda.so.1")):
+    config.available_features.add("iabn-cuda-runtime")
+
 _gpus = _cuda_gpus()
 if _gpus >= 1:
     config.available_features.add("cuda-gpu")

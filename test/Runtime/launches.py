@@ -1,0 +1,101 @@
+"""Calls every entry point of libiabn_cuda.so against the fake CUDA driver
+(test/Runtime/fake_cuda.cpp, which prints each kernel launch with its
+parameters) with made-up device addresses: the kernel sequence, variants,
+grids and arguments the runtime chooses, and its error reporting, without a
+GPU. Usage: LD_LIBRARY_PATH=<fake driver dir> python3 launches.py LIB"""
+
+import ctypes
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "python"))
+from iabn.torch import _cuda  # noqa: E402
+
+F32, F16 = 0, 1
+IDENTITY, RELU, LEAKY, ELU = 0, 1, 2, 3
+
+# Made-up, 16-byte aligned device addresses (the fake driver reads none).
+X, Z, DZ, DX = 0x100000, 0x200000, 0x300000, 0x400000
+GAMMA, BETA, MEAN, VAR, RM, RV, SUMS, WS = (0x10000 * k for k in range(1, 9))
+
+
+def lib():
+    return _cuda.load(sys.argv[1])
+
+
+def call(name, fn, *args):
+    sys.stdout.flush()
+    status = fn(*args)
+    message = L.iabn_last_error().decode()
+    print(f"== {name}: status {status}" + (f" ({message})" if message else ""),
+          flush=True)
+
+
+def layout(dtype, outer, c, inner):
+    return ctypes.byref(_cuda.Layout(dtype, outer, c, inner))
+
+
+def options(act, param=0.01, mode=0, eps=1e-5):
+    return ctypes.byref(_cuda.Options(act, param, mode, eps))
+
+
+L = lib()
+WS_BYTES = 1 << 30
+
+print("== case: forward_train f32 NCHW (8, 64, 56*56), aligned", flush=True)
+call("forward_train", L.iabn_forward_train, layout(F32, 8, 64, 3136),
+     options(LEAKY), X, Z, GAMMA, BETA, MEAN, VAR, RM, RV, 0.1, WS, WS_BYTES,
+     None)
+
+print("== case: forward_train f32 NCHW, x misaligned by 4 bytes", flush=True)
+call("forward_train", L.iabn_forward_train, layout(F32, 8, 64, 3136),
+     options(ELU, 0.7), X + 4, Z + 4, None, None, MEAN, VAR, None, None, 0.0,
+     WS, WS_BYTES, None)
+
+print("== case: forward_train f16 channels-last (N*H*W = 2048, C = 64)",
+      flush=True)
+call("forward_train", L.iabn_forward_train, layout(F16, 2048, 64, 1),
+     options(IDENTITY), X, X, GAMMA, BETA, MEAN, VAR, RM, RV, 0.5, WS,
+     WS_BYTES, None)
+
+print("== case: forward_inference f32 (4, 3, 5*7)", flush=True)
+call("forward_inference", L.iabn_forward_inference, layout(F32, 4, 3, 35),
+     options(LEAKY, 0.2, 1), X, Z, GAMMA, BETA, RM, RV, WS, WS_BYTES, None)
+
+print("== case: backward f32 NCHW (8, 64, 3136), abs_plus_eps", flush=True)
+call("backward", L.iabn_backward, layout(F32, 8, 64, 3136),
+     options(LEAKY, 0.01, 1), Z, DZ, DX, GAMMA, BETA, VAR, MEAN, RM, WS,
+     WS_BYTES, None)
+
+print("== case: backward f16 channels-last (2048, 64, 1)", flush=True)
+call("backward", L.iabn_backward, layout(F16, 2048, 64, 1), options(ELU, 1.0),
+     Z, DZ, DZ, GAMMA, BETA, VAR, MEAN, RM, WS, WS_BYTES, None)
+
+print("== case: statistics f32 (1, 16, 1): one value per channel", flush=True)
+call("statistics", L.iabn_statistics, layout(F32, 1, 16, 1), X, MEAN, VAR, WS,
+     WS_BYTES, None)
+
+print("== case: backward_reduce + backward_apply f32 (8, 64, 3136), "
+      "abs_plus_eps, global count 50000", flush=True)
+call("backward_reduce", L.iabn_backward_reduce, layout(F32, 8, 64, 3136),
+     options(LEAKY, 0.01, 1), Z, DZ, GAMMA, BETA, VAR, SUMS, WS, WS_BYTES,
+     None)
+call("backward_apply", L.iabn_backward_apply, layout(F32, 8, 64, 3136),
+     options(LEAKY, 0.01, 1), Z, DZ, DX, GAMMA, BETA, VAR, SUMS, 50000.0, WS,
+     WS_BYTES, None)
+
+print("== case: errors (no launches expected)", flush=True)
+call("relu backward", L.iabn_backward, layout(F32, 4, 3, 1), options(RELU), Z,
+     DZ, DX, GAMMA, BETA, VAR, MEAN, RM, WS, WS_BYTES, None)
+call("apply count below the local count", L.iabn_backward_apply,
+     layout(F32, 4, 3, 1), options(LEAKY), Z, DZ, DX, GAMMA, BETA, VAR, SUMS,
+     3.0, WS, WS_BYTES, None)
+call("small workspace", L.iabn_forward_train, layout(F32, 8, 64, 3136),
+     options(LEAKY), X, Z, GAMMA, BETA, MEAN, VAR, None, None, 0.1, WS, 16,
+     None)
+call("statistics of a null x", L.iabn_statistics, layout(F32, 4, 3, 1), None,
+     MEAN, VAR, WS, WS_BYTES, None)
+print("== workspace bytes (8, 64, 3136) f32:",
+      L.iabn_workspace_size(ctypes.byref(_cuda.Layout(F32, 8, 64, 3136))),
+      flush=True)
