@@ -17,6 +17,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
 namespace mlir {
@@ -53,7 +54,12 @@ struct Chain {
 std::string describe(Operation *op) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << "'" << op->getName() << "' at " << op->getLoc();
+  os << "'" << op->getName();
+  // Calls name their callee (e.g. the stand-ins of an imported graph).
+  if (auto call = dyn_cast<CallOpInterface>(op))
+    if (auto callee = dyn_cast<SymbolRefAttr>(call.getCallableForCallee()))
+      os << " " << callee;
+  os << "' at " << op->getLoc();
   return text;
 }
 

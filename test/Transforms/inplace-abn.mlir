@@ -83,7 +83,7 @@ func.func private @use(tensor<8x16xf32>)
 // CHECK: call @use
 func.func @x_read_later(%dz: tensor<8x16xf32> {iabn.gradient}) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
-  // expected-remark @+1 {{inplace: #iabn.activation<leaky_relu, 1.000000e-01> fused forward and backward; the backward recomputes y and x_hat from z; z does not overwrite x: x is read by 'func.call' at loc(}}
+  // expected-remark @+1 {{inplace: #iabn.activation<leaky_relu, 1.000000e-01> fused forward and backward; the backward recomputes y and x_hat from z; z does not overwrite x: x is read by 'func.call @use' at loc(}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <leaky_relu, 0.1> %y : tensor<8x16xf32>
   call @use(%x) : (tensor<8x16xf32>) -> ()
@@ -164,7 +164,7 @@ func.func private @weight_grad(tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x
 func.func @relu_recompute_unprofitable(%dout: tensor<8x16xf32> {iabn.gradient})
     -> (tensor<16x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
-  // expected-remark @+1 {{not rewritten: activation #iabn.activation<relu> is not invertible and recompute would not lower the saved bytes: z is also saved for 'func.call' at loc(}}
+  // expected-remark @+1 {{not rewritten: activation #iabn.activation<relu> is not invertible and recompute would not lower the saved bytes: z is also saved for 'func.call @weight_grad' at loc(}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <relu> %y : tensor<8x16xf32>
   %dw = call @weight_grad(%z, %dout) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x16xf32>
@@ -216,7 +216,7 @@ func.func private @use(tensor<8x16xf32>)
 // CHECK-LABEL: func.func @y_used_elsewhere
 // CHECK: iabn.batch_norm_train
 func.func @y_used_elsewhere(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-  // expected-remark @+1 {{not rewritten: y (the batch norm output) is also used by 'func.call' at loc(}}
+  // expected-remark @+1 {{not rewritten: y (the batch norm output) is also used by 'func.call @use' at loc(}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <leaky_relu, 0.01> %y : tensor<8x16xf32>
   call @use(%y) : (tensor<8x16xf32>) -> ()
