@@ -117,8 +117,51 @@ def _check_too_few_values(rank, case):
         m(x)
 
 
+class _Residual(torch.nn.Module):
+    """conv -> norm(x) -> conv, + x: the first norm's input is read again."""
+
+    def __init__(self, first, second):
+        super().__init__()
+        self.conv0 = torch.nn.Conv2d(3, 4, 1)
+        self.norm1, self.norm2 = first, second
+        self.conv1 = torch.nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        h = self.conv0(x)
+        return self.norm2(self.conv1(self.norm1(h)) + h)
+
+
+def _check_converted_model(rank, case):
+    # InPlaceABN (out of place and in place) -> convert_sync, against the
+    # same network with BatchNorm2d + LeakyReLU on the whole batch.
+    torch.manual_seed(0)
+    model = _Residual(InPlaceABN(4, activation_param=0.1, inplace=False),
+                      InPlaceABN(4, activation_param=0.1)).double()
+    torch.manual_seed(0)
+    ref = _Residual(torch.nn.Sequential(torch.nn.BatchNorm2d(4),
+                                        torch.nn.LeakyReLU(0.1)),
+                    torch.nn.Sequential(torch.nn.BatchNorm2d(4),
+                                        torch.nn.LeakyReLU(0.1))).double()
+    model = InPlaceABNSync.convert_sync(model)
+    assert isinstance(model.norm1, InPlaceABNSync) and not model.norm1.inplace
+    assert isinstance(model.norm2, InPlaceABNSync) and model.norm2.inplace
+    xs, _ = _data(case["batches"], 3, False)
+    _, dzs = _data(case["batches"], 4, False)
+    za = model(xs[rank])
+    grads = torch.autograd.grad(za, list(model.parameters()), dzs[rank])
+    zb = ref(torch.cat(xs))
+    ref_grads = torch.autograd.grad(zb, list(ref.parameters()),
+                                    torch.cat(dzs))
+    lo = sum(case["batches"][:rank])
+    assert torch.allclose(za, zb[lo:lo + case["batches"][rank]], atol=1e-12)
+    for a, b in zip(grads, ref_grads):
+        a = a.clone()
+        dist.all_reduce(a)
+        assert torch.allclose(a, b, atol=1e-10)
+
+
 _CASES = {"whole": _check_whole_batch, "groups": _check_groups,
-          "too_few": _check_too_few_values}
+          "too_few": _check_too_few_values, "model": _check_converted_model}
 
 
 def _spawn(case):
@@ -155,6 +198,10 @@ def test_one_sample_and_an_empty_rank():
 def test_process_groups_abs_plus_eps():
     _spawn({"kind": "groups", "act": "leaky_relu", "p": 0.2,
             "batches": [2, 3], "gamma_mode": "abs_plus_eps"})
+
+
+def test_convert_sync_of_a_residual_model():
+    _spawn({"kind": "model", "batches": [3, 2]})
 
 
 def test_too_few_values_over_all_ranks():

@@ -137,12 +137,37 @@ class InPlaceABNSync(InPlaceABN):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, activation="leaky_relu",
-                 activation_param=0.01, group=None, gamma_mode="sign_clamp"):
+                 activation_param=0.01, group=None, gamma_mode="sign_clamp",
+                 inplace=True):
         super().__init__(num_features, eps, momentum, affine,
                          track_running_stats, activation, activation_param,
-                         gamma_mode)
+                         gamma_mode, inplace)
         self.group = group
 
     def forward(self, x):
         return inplace_abn_sync(x, self.weight, self.bias, group=self.group,
-                                **self._arguments(x))
+                                inplace=self.inplace, **self._arguments(x))
+
+    @classmethod
+    def convert_sync(cls, module, group=None):
+        """Returns `module` with every InPlaceABN (and the module itself, if
+        it is one) replaced by an InPlaceABNSync over `group` with the same
+        settings, parameters and buffers, like
+        nn.SyncBatchNorm.convert_sync_batchnorm. Use it after
+        iabn.torch.convert, before wrapping the model in
+        DistributedDataParallel."""
+        if isinstance(module, InPlaceABN) and not isinstance(module, cls):
+            sync = cls(module.num_features, module.eps, module.momentum,
+                       module.affine, module.track_running_stats,
+                       module.activation, module.activation_param, group,
+                       module.gamma_mode, module.inplace)
+            like = module.weight if module.weight is not None else \
+                module.running_mean
+            if like is not None:
+                sync.to(device=like.device, dtype=like.dtype)
+            sync.load_state_dict(module.state_dict())
+            sync.train(module.training)
+            return sync
+        for name, child in module.named_children():
+            module.add_module(name, cls.convert_sync(child, group))
+        return module

@@ -56,7 +56,7 @@ def _world(group):
 class InPlaceABNSyncFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, factor, eps,
-                activation, param, gamma_mode, group):
+                activation, param, gamma_mode, group, inplace=True):
         c = x.shape[1]
         n = x.numel() // c if c else 0
         layout = F._kernel_layout(x) if x.numel() else None
@@ -86,6 +86,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                     alpha=factor)
         mean, var = mean.to(compute), var.to(compute)
 
+        z = x if inplace else torch.empty_like(x)
         if x.numel() == 0:
             pass
         elif layout is not None:
@@ -93,7 +94,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             opts = F._kernel_options(activation, param, gamma_mode, eps)
             w = None if weight is None else weight.detach().float().contiguous()
             b = None if bias is None else bias.detach().float().contiguous()
-            k.forward_inference(layout, opts, x, x, w, b, mean, var,
+            k.forward_inference(layout, opts, x, z, w, b, mean, var,
                                 workspace=F._workspace(k, layout, x.device))
         else:
             shape = F._shape(x)
@@ -102,12 +103,13 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             y = (x.detach().to(compute) - mean.view(shape)) * \
                 scale.view(shape) + b.view(shape)
             with torch.no_grad():
-                x.copy_(F._activation(y, activation, param))
-        ctx.mark_dirty(x)
-        ctx.save_for_backward(x, weight, bias, var)
+                z.copy_(F._activation(y, activation, param))
+        if inplace:
+            ctx.mark_dirty(x)
+        ctx.save_for_backward(z, weight, bias, var)
         ctx.config = (eps, activation, param, gamma_mode, layout, group,
                       count)
-        return x
+        return z
 
     @staticmethod
     def backward(ctx, dz):
@@ -165,27 +167,28 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         dbias = dbeta.to(bias.dtype) if bias is not None and \
             ctx.needs_input_grad[2] else None
         return (dx, dweight, dbias, None, None, None, None, None, None, None,
-                None)
+                None, None)
 
 
 def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
                      training=True, momentum=0.1, eps=1e-5,
                      activation="leaky_relu", activation_param=0.01,
-                     gamma_mode="sign_clamp", group=None):
-    """Functional synchronized InPlace-ABN: overwrites and returns x. In
-    training, the statistics are those of the batch of all ranks of `group`
-    (default: the world). Without an initialized process group, or in
-    evaluation mode, this is `inplace_abn`."""
+                     gamma_mode="sign_clamp", group=None, inplace=True):
+    """Functional synchronized InPlace-ABN: overwrites and returns x (a new
+    tensor with inplace=False). In training, the statistics are those of
+    the batch of all ranks of `group` (default: the world). Without an
+    initialized process group, or in evaluation mode, this is
+    `inplace_abn`."""
     F.check_arguments(x, running_mean, running_var, training, activation,
                       activation_param, gamma_mode)
     if not training or not (dist.is_available() and dist.is_initialized()):
         return F.inplace_abn(x, weight, bias, running_mean, running_var,
                              training, momentum, eps, activation,
-                             activation_param, gamma_mode)
+                             activation_param, gamma_mode, inplace)
     if group is None:
         group = dist.group.WORLD
     return _apply(x, weight, bias, running_mean, running_var, momentum, eps,
-                  activation, activation_param, gamma_mode, group)
+                  activation, activation_param, gamma_mode, group, inplace)
 
 
 def _apply(*args):
