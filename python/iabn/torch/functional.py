@@ -110,10 +110,11 @@ _workspaces = {}
 
 
 def _workspace(k, layout, device):
-    """A cached workspace per (device, layout): the kernels run in stream
-    order, so reusing it across calls on one stream is safe."""
-    key = (str(device), layout.dtype, layout.outer, layout.channels,
-           layout.inner)
+    """A cached workspace per (device, stream, layout): the kernels run in
+    stream order, so reusing it across calls on one stream is safe; layers
+    running concurrently on other streams get their own."""
+    key = (str(device), torch.cuda.current_stream(device).cuda_stream,
+           layout.dtype, layout.outer, layout.channels, layout.inner)
     ws = _workspaces.get(key)
     if ws is None:
         ws = _workspaces[key] = k.workspace(layout, device)
