@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
@@ -205,6 +206,9 @@ public:
         break;
       }
     }
+    // A NULL after the last argument: the driver reads only as many as the
+    // kernel declares; the test driver (test/Runtime) checks the count.
+    out.push_back(nullptr);
     return out;
   }
 
@@ -298,6 +302,13 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
   plan.total = plan.perChannel * plan.channels;
   if (plan.perChannel > (int64_t(1) << 40) || plan.total > (int64_t(1) << 46))
     return fail(IABN_ERROR_INVALID_ARGUMENT, "tensor too large");
+  // Grids have one block per channel (and split): keep them within the
+  // 2^31 - 1 blocks of a grid's x dimension, with room for the splits.
+  if (plan.channels > (int64_t(1) << 24))
+    return fail(IABN_ERROR_UNSUPPORTED,
+                "too many channels: %lld (at most %lld)",
+                static_cast<long long>(plan.channels),
+                static_cast<long long>(int64_t(1) << 24));
   // Enough blocks to fill the GPU several times over, each with at least
   // 2048 elements to reduce.
   plan.width = layout->dtype == IABN_F32 ? 4 : 8;
@@ -723,8 +734,8 @@ IABN_EXPORT iabn_status iabn_forward_inference(
   if (!x || !z || !running_mean || !running_var || !workspace)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "x, z, running statistics and workspace must not be NULL");
-  if (workspace_bytes < workspaceFloats(plan) * sizeof(float))
-    return fail(IABN_ERROR_INVALID_ARGUMENT, "workspace too small");
+  if (iabn_status s = checkWorkspace(plan, workspace_bytes))
+    return s;
   int64_t C = plan.channels;
   float *params = static_cast<float *>(workspace);
   Args prepare;
@@ -752,8 +763,7 @@ IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
     return s;
   if (!dx || !dgamma || !dbeta)
     return fail(IABN_ERROR_INVALID_ARGUMENT,
-                "z, dz, dx, var, dgamma, dbeta and workspace must not be "
-                "NULL");
+                "dx, dgamma and dbeta must not be NULL");
   if (iabn_status s =
           checkBackward(plan, z, dz, var, workspace, workspace_bytes))
     return s;
@@ -814,7 +824,8 @@ IABN_EXPORT iabn_status iabn_backward_apply(
   if (iabn_status s =
           checkBackward(plan, z, dz, var, workspace, workspace_bytes))
     return s;
-  if (!(count >= 2.0) || count < static_cast<double>(plan.perChannel))
+  if (!(count >= 2.0) || !std::isfinite(count) ||
+      count < static_cast<double>(plan.perChannel))
     return fail(IABN_ERROR_INVALID_ARGUMENT,
                 "count must be >= 2 and >= the %lld values per channel of "
                 "this call, got %g",

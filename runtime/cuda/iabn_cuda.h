@@ -114,8 +114,10 @@ iabn_status iabn_backward_reduce(const iabn_layout *layout,
                                  size_t workspace_bytes, void *stream);
 
 /* Synchronized backward, phase 2: dx from the all-reduced `sums` and the
- * global number of values per channel `count` (>= 2, >= this device's).
- * var is the merged (global) biased variance. dx may equal dz. */
+ * global number of values per channel `count` (finite, >= 2, >= this
+ * device's). var is the merged (global) biased variance. dx may equal dz.
+ * sums must not overlap the workspace (the call writes 7 * C floats of
+ * it before reading sums). */
 iabn_status iabn_backward_apply(const iabn_layout *layout,
                                 const iabn_options *options, const void *z,
                                 const void *dz, void *dx, const float *gamma,

@@ -268,7 +268,7 @@ def main():
     gen = torch.Generator(device="cuda")
     gen.manual_seed(0)
     worst = {}
-    count = 0
+    count = single = 0
     shapes = [(4, 8, 5, 7), (2, 1, 7, 7), (16, 3, 1, 1), (3, 5, 9, 11),
               (2, 1024, 2, 2), (64, 17), (8, 64, 56, 56)]
     if quick:  # for compute-sanitizer: small and few
@@ -280,7 +280,11 @@ def main():
                 for name, p in (("identity", None), ("leaky_relu", 0.01),
                                 ("elu", 0.7)):
                     for mode in ("sign_clamp", "abs_plus_eps"):
-                        in_place = count % 2 == 0
+                        # Alternate in place / out of place over the
+                        # single-device cases (the sharded ones are counted
+                        # apart, so they do not shift the alternation).
+                        in_place = single % 2 == 0
+                        single += 1
                         count += 1
                         e = run_case(k, shape, dtype, channels_last, name, p,
                                      mode, in_place, gen)

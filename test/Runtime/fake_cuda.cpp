@@ -10,6 +10,8 @@
 // the embedded PTX declares for it) to stdout. The cubin is refused so that
 // the runtime falls back to the PTX, which gives the parameter lists.
 //
+// The runtime ends each parameter array with NULL; a count that differs from
+// the PTX declaration is printed (MISSING / EXTRA PARAMETERS).
 // IABN_FAKE_CUDA_FAIL=<kernel> makes launches of that kernel fail.
 //
 //===----------------------------------------------------------------------===//
@@ -116,6 +118,11 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
   std::printf("launch %s grid=%u,%u,%u block=%u,%u,%u shared=%u stream=%p",
               k.name.c_str(), gx, gy, gz, bx, by, bz, shared, stream);
   for (size_t i = 0; i < k.types.size(); ++i) {
+    if (!params[i]) { // the runtime's end marker, too early
+      std::printf(" MISSING PARAMETERS (%zu of %zu)\n", i, k.types.size());
+      std::fflush(stdout);
+      return 1; // CUDA_ERROR_INVALID_VALUE
+    }
     const std::string &t = k.types[i];
     if (t == "f32") {
       float v;
@@ -131,6 +138,10 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
       std::printf(" %d", v);
     }
   }
+  // The runtime ends the array with NULL: anything else there is an extra
+  // argument the kernel does not declare.
+  if (params[k.types.size()])
+    std::printf(" EXTRA PARAMETERS");
   std::printf("\n");
   std::fflush(stdout);
   const char *fail = std::getenv("IABN_FAKE_CUDA_FAIL");

@@ -8,9 +8,40 @@ import ctypes
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "..", "python"))
-from iabn.torch import _cuda  # noqa: E402
+
+class Layout(ctypes.Structure):  # iabn_layout
+    _fields_ = [("dtype", ctypes.c_int), ("outer", ctypes.c_int64),
+                ("channels", ctypes.c_int64), ("inner", ctypes.c_int64)]
+
+
+class Options(ctypes.Structure):  # iabn_options
+    _fields_ = [("activation", ctypes.c_int),
+                ("activation_param", ctypes.c_float),
+                ("gamma_mode", ctypes.c_int), ("epsilon", ctypes.c_float)]
+
+
+def lib():
+    """The library with its entry points' C signatures."""
+    lib = ctypes.CDLL(sys.argv[1])
+    lay, opt = ctypes.POINTER(Layout), ctypes.POINTER(Options)
+    p, n, f, d = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_float,
+                  ctypes.c_double)
+    lib.iabn_last_error.restype = ctypes.c_char_p
+    lib.iabn_workspace_size.restype = n
+    lib.iabn_workspace_size.argtypes = [lay]
+    signatures = {
+        "iabn_forward_train": [lay, opt] + [p] * 8 + [f, p, n, p],
+        "iabn_forward_inference": [lay, opt] + [p] * 7 + [n, p],
+        "iabn_backward": [lay, opt] + [p] * 9 + [n, p],
+        "iabn_statistics": [lay] + [p] * 4 + [n, p],
+        "iabn_backward_reduce": [lay, opt] + [p] * 7 + [n, p],
+        "iabn_backward_apply": [lay, opt] + [p] * 7 + [d, p, n, p],
+    }
+    for name, argtypes in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = argtypes, ctypes.c_int
+    return lib
+
 
 F32, F16 = 0, 1
 IDENTITY, RELU, LEAKY, ELU = 0, 1, 2, 3
@@ -18,10 +49,6 @@ IDENTITY, RELU, LEAKY, ELU = 0, 1, 2, 3
 # Made-up, 16-byte aligned device addresses (the fake driver reads none).
 X, Z, DZ, DX = 0x100000, 0x200000, 0x300000, 0x400000
 GAMMA, BETA, MEAN, VAR, RM, RV, SUMS, WS = (0x10000 * k for k in range(1, 9))
-
-
-def lib():
-    return _cuda.load(sys.argv[1])
 
 
 def call(name, fn, *args):
@@ -33,11 +60,11 @@ def call(name, fn, *args):
 
 
 def layout(dtype, outer, c, inner):
-    return ctypes.byref(_cuda.Layout(dtype, outer, c, inner))
+    return ctypes.byref(Layout(dtype, outer, c, inner))
 
 
 def options(act, param=0.01, mode=0, eps=1e-5):
-    return ctypes.byref(_cuda.Options(act, param, mode, eps))
+    return ctypes.byref(Options(act, param, mode, eps))
 
 
 L = lib()
@@ -96,6 +123,17 @@ call("small workspace", L.iabn_forward_train, layout(F32, 8, 64, 3136),
      None)
 call("statistics of a null x", L.iabn_statistics, layout(F32, 4, 3, 1), None,
      MEAN, VAR, WS, WS_BYTES, None)
+os.environ["IABN_FAKE_CUDA_FAIL"] = "finalize_stats"
+call("a failing launch", L.iabn_forward_train, layout(F32, 8, 64, 3136),
+     options(LEAKY), X, Z, GAMMA, BETA, MEAN, VAR, None, None, 0.1, WS,
+     WS_BYTES, None)
+del os.environ["IABN_FAKE_CUDA_FAIL"]
+call("non-finite count", L.iabn_backward_apply, layout(F32, 4, 3, 1),
+     options(LEAKY), Z, DZ, DX, GAMMA, BETA, VAR, SUMS, float("inf"), WS,
+     WS_BYTES, None)
+call("too many channels", L.iabn_forward_inference,
+     layout(F32, 1, (1 << 24) + 1, 1), options(LEAKY), X, Z, GAMMA, BETA, RM,
+     RV, WS, WS_BYTES, None)
 print("== workspace bytes (8, 64, 3136) f32:",
-      L.iabn_workspace_size(ctypes.byref(_cuda.Layout(F32, 8, 64, 3136))),
+      L.iabn_workspace_size(ctypes.byref(Layout(F32, 8, 64, 3136))),
       flush=True)
