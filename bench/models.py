@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from iabn.torch import InPlaceABN
+from iabn.torch.nn import share_state
 
 
 def norm_act(kind, channels, activation="leaky_relu"):
@@ -180,12 +181,12 @@ def apply_plan(model, plan):
 
     for entry in plan["replaced"]:
         bn = modules[entry["bn"]]
-        layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum,
+        layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum, bn.affine,
+                           bn.track_running_stats,
                            activation=entry["activation"],
                            activation_param=entry["param"],
                            inplace=entry.get("inplace", True))
-        layer.load_state_dict(bn.state_dict())
-        replace(entry["bn"], layer.to(bn.weight.device))
+        replace(entry["bn"], share_state(layer, bn))
         if entry.get("absorbed"):
             replace(entry["absorbed"], nn.Identity())
     return model

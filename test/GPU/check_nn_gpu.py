@@ -58,9 +58,35 @@ def main():
                 print(("ok  " if ok else "FAIL") + f" {str(dtype)[6:]} "
                       f"{'nhwc' if channels_last else 'nchw'} {act}: "
                       + " ".join(f"{e:.2g}" for e in errors))
+    failures += abs_plus_eps_case()
     failures += model_cases()
     print(f"{failures} failures")
     return 1 if failures else 0
+
+
+def abs_plus_eps_case():
+    """gamma_mode="abs_plus_eps" (the official library's |gamma| + eps) with
+    negative gammas: the CUDA kernels against the same layer's float64 torch
+    path on the CPU, including the sign of d gamma."""
+    torch.manual_seed(0)
+    ours = InPlaceABN(64, gamma_mode="abs_plus_eps").cuda()
+    ref = InPlaceABN(64, gamma_mode="abs_plus_eps").double()
+    with torch.no_grad():
+        ours.weight.uniform_(-2, 2)
+        ours.bias.uniform_(-0.5, 0.5)
+    ref.load_state_dict(ours.state_dict())
+    x0 = torch.randn(8, 64, 28, 28) * 2 + 1
+    dz = torch.randn_like(x0)
+    xa = x0.cuda().requires_grad_()
+    xb = x0.double().requires_grad_()
+    za, zb = ours(xa * 1), ref(xb * 1)
+    ga = torch.autograd.grad(za, [xa, ours.weight, ours.bias], dz.cuda())
+    gb = torch.autograd.grad(zb, [xb, ref.weight, ref.bias], dz.double())
+    errors = [rel(za.cpu(), zb)] + [rel(a.cpu(), b) for a, b in zip(ga, gb)]
+    ok = all(e <= TOL[torch.float32] for e in errors)
+    print(("ok  " if ok else "FAIL") + " abs_plus_eps, negative gammas, "
+          "CUDA vs CPU float64: " + " ".join(f"{e:.2g}" for e in errors))
+    return int(not ok)
 
 
 def _net(norm):

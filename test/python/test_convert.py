@@ -21,6 +21,8 @@ def test_convert_replaces_in_place_chains_and_keeps_results():
                 m.weight.uniform_(-2, 2)
                 m.bias.uniform_(-1, 1)
     reference = copy.deepcopy(model)
+    reference_params = dict(model.named_parameters())
+    reference_buffers = dict(model.named_buffers())
     x = torch.randn(4, 3, 8, 8, dtype=torch.float64)
     converted, result = convert(model, x, verbose=False)
     kinds = [type(m).__name__ for m in converted]
@@ -31,6 +33,9 @@ def test_convert_replaces_in_place_chains_and_keeps_results():
     assert converted[7].activation == "elu"
     assert converted[7].activation_param == 0.5
     assert converted[1].weight.dtype == torch.float64
+    # The batch norm's own parameters and buffers, not copies.
+    assert converted[1].weight is reference_params["1.weight"]
+    assert converted[1].running_var is reference_buffers["1.running_var"]
     assert result.replaced == [("1", "leaky_relu"), ("7", "elu")]
     # Same forward values and gradients as the original model.
     xa = x.clone().requires_grad_()
@@ -84,12 +89,14 @@ def test_convert_wide_resnet38_matches_the_benchmark_plan():
     every batch norm fused; in place except the first of each identity
     block, whose input is the residual shortcut. The full-width plan in
     bench/plans/wrn38.json must say the same."""
+    import importlib.util
     import json
     import os
-    import sys
     bench = os.path.join(os.path.dirname(__file__), "..", "..", "bench")
-    sys.path.insert(0, bench)
-    import models
+    spec = importlib.util.spec_from_file_location(
+        "iabn_bench_models", os.path.join(bench, "models.py"))
+    models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(models)
     torch.manual_seed(0)
     model = models.build("wrn38", "bn", width=1 / 16, classes=10).double()
     reference = copy.deepcopy(model)

@@ -4,6 +4,7 @@ running statistics of nn.BatchNorm2d on the whole batch; the parameter
 gradients summed over the ranks are the whole batch's; process groups are
 honoured."""
 
+import datetime
 import os
 import tempfile
 import traceback
@@ -38,8 +39,10 @@ def _data(batches, channels, channels_last):
 
 def _worker(rank, init_file, case, errors):
     try:
+        # A mismatch of collectives fails after a minute instead of hanging.
         dist.init_process_group("gloo", init_method=f"file://{init_file}",
-                                rank=rank, world_size=WORLD)
+                                rank=rank, world_size=WORLD,
+                                timeout=datetime.timedelta(seconds=60))
         try:
             _CASES[case["kind"]](rank, case)
         finally:
@@ -160,8 +163,20 @@ def _check_converted_model(rank, case):
         assert torch.allclose(a, b, atol=1e-10)
 
 
+def _check_eval_is_local(rank, case):
+    # Only rank 0 evaluates (a validation loop on one rank): no collective
+    # may run, even without running statistics (batch statistics, local).
+    m = _make(InPlaceABNSync, 3, case, track_running_stats=False).eval()
+    if rank == 0:
+        x = torch.randn(4, 3, 2, 2, dtype=torch.float64)
+        local = _make(InPlaceABN, 3, case, track_running_stats=False).eval()
+        assert torch.allclose(m(x.clone()), local(x.clone()), atol=1e-14)
+    dist.barrier()
+
+
 _CASES = {"whole": _check_whole_batch, "groups": _check_groups,
-          "too_few": _check_too_few_values, "model": _check_converted_model}
+          "too_few": _check_too_few_values, "model": _check_converted_model,
+          "eval_local": _check_eval_is_local}
 
 
 def _spawn(case):
@@ -202,6 +217,26 @@ def test_process_groups_abs_plus_eps():
 
 def test_convert_sync_of_a_residual_model():
     _spawn({"kind": "model", "batches": [3, 2]})
+
+
+def test_evaluation_on_one_rank_runs_no_collective():
+    _spawn({"kind": "eval_local", "act": "elu", "p": 1.0})
+
+
+def test_convert_sync_shares_parameters_and_buffers():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
+                                InPlaceABN(4, activation="elu",
+                                           activation_param=0.5,
+                                           inplace=False)).double()
+    model[1].weight.requires_grad_(False)
+    weight, running_var = model[1].weight, model[1].running_var
+    converted = InPlaceABNSync.convert_sync(model)
+    layer = converted[1]
+    assert isinstance(layer, InPlaceABNSync) and not layer.inplace
+    assert layer.weight is weight and not layer.weight.requires_grad
+    assert layer.running_var is running_var
+    assert (layer.activation, layer.activation_param) == ("elu", 0.5)
 
 
 def test_too_few_values_over_all_ranks():

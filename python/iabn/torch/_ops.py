@@ -39,10 +39,6 @@ def compiling():
     return bool(is_compiling and is_compiling()) and HAS_CUSTOM_OP
 
 
-def _compute_dtype(t):
-    return torch.float64 if t.dtype == torch.float64 else torch.float32
-
-
 if HAS_CUSTOM_OP:
 
     @torch.library.custom_op("iabn::inplace_abn_forward", mutates_args=())
@@ -57,14 +53,14 @@ if HAS_CUSTOM_OP:
             x, z, weight, bias, None if training else running_mean,
             None if training else running_var, training, 0.0, eps,
             activation, activation_param, gamma_mode)
-        compute = _compute_dtype(x)
+        compute = F.compute_dtype(x)
         return z, mean.to(compute).clone(), var.to(compute).clone()
 
     @inplace_abn_forward.register_fake
     def _(x, weight, bias, running_mean, running_var, training, eps,
           activation, activation_param, gamma_mode):
         c = x.shape[1]
-        compute = _compute_dtype(x)
+        compute = F.compute_dtype(x)
         return (torch.empty_like(x), x.new_empty(c, dtype=compute),
                 x.new_empty(c, dtype=compute))
 
@@ -77,14 +73,14 @@ if HAS_CUSTOM_OP:
         dx, dgamma, dbeta = F.backward_core(
             z, dz, weight, bias, var, training, eps, activation,
             activation_param, gamma_mode, F._kernel_layout(z))
-        compute = _compute_dtype(z)
+        compute = F.compute_dtype(z)
         return dx, dgamma.to(compute), dbeta.to(compute)
 
     @inplace_abn_backward.register_fake
     def _(z, dz, weight, bias, var, training, eps, activation,
           activation_param, gamma_mode):
         c = z.shape[1]
-        compute = _compute_dtype(z)
+        compute = F.compute_dtype(z)
         return (torch.empty_like(z), z.new_empty(c, dtype=compute),
                 z.new_empty(c, dtype=compute))
 

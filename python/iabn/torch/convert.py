@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .export import BN_LOCATION_PREFIX, memory_report
-from .nn import InPlaceABN
+from .nn import InPlaceABN, share_state
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -108,14 +108,9 @@ def convert(model, example_input, verbose=True):
                 remark.message:
             continue
         act, param = activation or ("identity", 0.0)
-        layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum, bn.affine,
-                           bn.track_running_stats, act, param,
-                           inplace=inplace)
-        like = bn.weight if bn.weight is not None else bn.running_mean
-        if like is not None:
-            layer.to(device=like.device, dtype=like.dtype)
-        layer.load_state_dict(bn.state_dict())
-        layer.train(bn.training)
+        layer = share_state(InPlaceABN(bn.num_features, bn.eps, bn.momentum,
+                                       bn.affine, bn.track_running_stats, act,
+                                       param, inplace=inplace), bn)
         if not _replace(model, bn, layer):
             continue
         if activation is not None:

@@ -29,6 +29,21 @@ def check_activation(activation, param):
                          f"invertible, got {param}")
 
 
+GAMMA_MODES = ("sign_clamp", "abs_plus_eps")
+
+
+def check_gamma_mode(gamma_mode):
+    if gamma_mode not in GAMMA_MODES:
+        raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps, got "
+                         f"{gamma_mode!r}")
+
+
+def compute_dtype(t):
+    """The accumulation dtype for data of t's dtype: f64 for f64, else f32
+    (f16/bf16 are storage only)."""
+    return torch.float64 if t.dtype == torch.float64 else torch.float32
+
+
 def gamma_hat(weight, mode, eps):
     if mode == "abs_plus_eps":
         return weight.abs() + eps
@@ -155,9 +170,7 @@ def forward_core(x, z, weight, bias, running_mean, running_var, training,
     the torch path)."""
     c = x.shape[1]
     m = x.numel() // c
-    if training and m < 2:
-        raise ValueError("Expected more than 1 value per channel when "
-                         f"training, got input size {list(x.shape)}")
+    check_batch(x, training)
     layout = _kernel_layout(x)
     if layout is not None and z is not x and (
             z.stride() != x.stride() or _kernel_layout(z) is None):
@@ -176,7 +189,7 @@ def forward_core(x, z, weight, bias, running_mean, running_var, training,
             k.forward_inference(layout, opts, x, z, _f32(weight),
                                 _f32(bias), mean, var, workspace=ws)
         return mean, var, layout
-    compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+    compute = compute_dtype(x)
     dims = [0] + list(range(2, x.dim()))
     shape = _shape(x)
     xc = x.detach().to(compute)
@@ -221,27 +234,50 @@ def backward_core(z, dz, weight, bias, var, training, eps, activation, param,
                    var.float(), dgamma, dbeta,
                    workspace=_workspace(k, layout, z.device))
         return dx, dgamma, dbeta
-    compute = torch.float64 if z.dtype == torch.float64 else torch.float32
-    zc, g = z.detach().to(compute), dz.to(compute)
-    shape = _shape(z)
-    dims = [0] + list(range(2, z.dim()))
+    gy, xhat, coef = recover(z, dz, weight, bias, var, eps, activation, param,
+                             gamma_mode)
+    shape, dims = _shape(z), [0] + list(range(2, z.dim()))
     m = z.numel() // c
-    gh, b = _affine(weight, bias, gamma_mode, eps, c, compute, z.device)
-    rstd = torch.rsqrt(var.to(compute) + eps)
-    gy = g * _derivative(zc, activation, param)
-    xhat = (_inverse(zc, activation, param) - b.view(shape)) / gh.view(shape)
     dbeta = gy.sum(dims)
     dgamma = (gy * xhat).sum(dims)
-    coef = (gh * rstd).view(shape)
     if training:
         dx = coef * (gy - dbeta.view(shape) / m -
                      xhat * dgamma.view(shape) / m)
     else:
         dx = coef * gy
-    if weight is not None and gamma_mode == "abs_plus_eps":
-        dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
-                                      1.0).to(dgamma.dtype)
-    return dx.to(z.dtype), dgamma, dbeta
+    return like(z, dx), apply_gamma_sign(dgamma, weight, gamma_mode), dbeta
+
+
+def recover(z, dz, weight, bias, var, eps, activation, param, gamma_mode):
+    """The backward's per-element terms from z and dz alone, in the compute
+    dtype: g_y = dz * phi'(z), x_hat = (phi^-1(z) - beta) / gamma_hat, and
+    the per-channel gamma_hat * rstd (shaped to broadcast)."""
+    compute = compute_dtype(z)
+    zc, g = z.detach().to(compute), dz.to(compute)
+    shape = _shape(z)
+    gh, b = _affine(weight, bias, gamma_mode, eps, z.shape[1], compute,
+                    z.device)
+    gy = g * _derivative(zc, activation, param)
+    xhat = (_inverse(zc, activation, param) - b.view(shape)) / gh.view(shape)
+    coef = (gh * torch.rsqrt(var.to(compute) + eps)).view(shape)
+    return gy, xhat, coef
+
+
+def apply_gamma_sign(dgamma_hat, weight, gamma_mode):
+    """d gamma from d gamma_hat: straight-through for sign_clamp, times
+    sign(gamma) for abs_plus_eps."""
+    if weight is None or gamma_mode != "abs_plus_eps":
+        return dgamma_hat
+    return dgamma_hat * torch.where(weight.detach() < 0, -1.0,
+                                    1.0).to(dgamma_hat.dtype)
+
+
+def like(z, dx):
+    """dx in z's dtype and memory layout (the custom operator's fake
+    implementation promises empty_like(z))."""
+    out = torch.empty_like(z)
+    out.copy_(dx)
+    return out
 
 
 class InPlaceABNFunction(torch.autograd.Function):
@@ -281,13 +317,18 @@ def check_arguments(x, running_mean, running_var, training, activation,
                     activation_param, gamma_mode):
     """The argument checks shared by the functional forms."""
     check_activation(activation, activation_param)
-    if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
-        raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps, got "
-                         f"{gamma_mode!r}")
+    check_gamma_mode(gamma_mode)
     if x.dim() < 2:
         raise ValueError(f"expected an input of rank >= 2, got {x.dim()}")
     if not training and (running_mean is None or running_var is None):
         raise ValueError("evaluation mode needs running statistics")
+
+
+def check_batch(x, training):
+    """Training needs more than one value per channel (a single device)."""
+    if training and x.numel() // x.shape[1] < 2:
+        raise ValueError("Expected more than 1 value per channel when "
+                         f"training, got input size {list(x.shape)}")
 
 
 def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
@@ -299,6 +340,7 @@ def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
     running-statistics factor (PyTorch's convention)."""
     check_arguments(x, running_mean, running_var, training, activation,
                     activation_param, gamma_mode)
+    check_batch(x, training)
     if _ops.compiling():
         return _ops.inplace_abn(x, weight, bias, running_mean, running_var,
                                 training, momentum, eps, activation,

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _ops
-from .functional import check_activation, inplace_abn
+from .functional import check_activation, check_gamma_mode, inplace_abn
 from .sync import inplace_abn_sync
 
 
@@ -43,14 +43,16 @@ class ABN(nn.Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def _factor(self):
-        """Running-statistics factor (counts this batch), as BatchNorm."""
+    def _factor(self, as_tensor=False):
+        """Running-statistics factor (counts this batch), as BatchNorm.
+        as_tensor: under torch.compile, the cumulative average's factor stays
+        a (float64) tensor in the graph instead of a host read."""
         if not (self.training and self.track_running_stats):
             return 0.0
         self.num_batches_tracked.add_(1)
         if self.momentum is None:  # cumulative moving average
-            if _ops.compiling():  # stay in the graph: a tensor factor
-                return 1.0 / self.num_batches_tracked
+            if as_tensor and _ops.compiling():
+                return 1.0 / self.num_batches_tracked.double()
             return 1.0 / float(self.num_batches_tracked)
         return self.momentum
 
@@ -83,6 +85,19 @@ class ABN(nn.Module):
                 f"{self.activation}[{self.activation_param}]")
 
 
+def share_state(layer, module):
+    """Gives `layer` the parameters and buffers of `module` (a batch norm or
+    InPlaceABN with the same settings) as they are: the same tensors, so an
+    optimizer built before the swap, frozen parameters (requires_grad) and
+    the device and dtype carry over. Returns layer, in module's mode."""
+    for name in ("weight", "bias", "running_mean", "running_var",
+                 "num_batches_tracked"):
+        value = getattr(module, name, None)
+        if value is not None:
+            setattr(layer, name, value)
+    return layer.train(module.training)
+
+
 class InPlaceABN(ABN):
     """In-Place Activated BatchNorm: writes z over its input and saves only z
     for the backward. Needs an invertible activation (identity, leaky_relu
@@ -97,9 +112,7 @@ class InPlaceABN(ABN):
                  activation_param=0.01, gamma_mode="sign_clamp",
                  inplace=True):
         check_activation(activation, activation_param)
-        if gamma_mode not in ("sign_clamp", "abs_plus_eps"):
-            raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps,"
-                             f" got {gamma_mode!r}")
+        check_gamma_mode(gamma_mode)
         super().__init__(num_features, eps, momentum, affine,
                          track_running_stats, activation, activation_param)
         self.gamma_mode = gamma_mode
@@ -109,7 +122,7 @@ class InPlaceABN(ABN):
         """Checks x, advances the running-statistics counter and returns
         the functional form's keyword arguments."""
         self._check_input(x)
-        factor = self._factor()
+        factor = self._factor(as_tensor=True)
         tracked = self.track_running_stats
         return dict(running_mean=self.running_mean if tracked else None,
                     running_var=self.running_var if tracked else None,
@@ -145,8 +158,12 @@ class InPlaceABNSync(InPlaceABN):
         self.group = group
 
     def forward(self, x):
+        arguments = self._arguments(x)
+        if not self.training:  # never a collective outside training
+            return inplace_abn(x, self.weight, self.bias,
+                               inplace=self.inplace, **arguments)
         return inplace_abn_sync(x, self.weight, self.bias, group=self.group,
-                                inplace=self.inplace, **self._arguments(x))
+                                inplace=self.inplace, **arguments)
 
     @classmethod
     def convert_sync(cls, module, group=None):
@@ -161,13 +178,7 @@ class InPlaceABNSync(InPlaceABN):
                        module.affine, module.track_running_stats,
                        module.activation, module.activation_param, group,
                        module.gamma_mode, module.inplace)
-            like = module.weight if module.weight is not None else \
-                module.running_mean
-            if like is not None:
-                sync.to(device=like.device, dtype=like.dtype)
-            sync.load_state_dict(module.state_dict())
-            sync.train(module.training)
-            return sync
+            return share_state(sync, module)
         for name, child in module.named_children():
             module.add_module(name, cls.convert_sync(child, group))
         return module

@@ -49,10 +49,6 @@ def _local_statistics(x, layout, compute):
     return mean, ((xc - mean.view(F._shape(x))) ** 2).mean(dims)
 
 
-def _world(group):
-    return dist.get_world_size(group)
-
-
 class InPlaceABNSyncFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, factor, eps,
@@ -60,18 +56,20 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         c = x.shape[1]
         n = x.numel() // c if c else 0
         layout = F._kernel_layout(x) if x.numel() else None
-        compute = torch.float64 if x.dtype == torch.float64 \
-            else torch.float32
+        compute = F.compute_dtype(x)
         mean, var = _local_statistics(x, layout, compute)
 
         packed = torch.cat([
             torch.tensor([float(n)], dtype=torch.float64, device=x.device),
             mean.double(), var.double()])
-        gathered = [torch.empty_like(packed) for _ in range(_world(group))]
+        gathered = [torch.empty_like(packed)
+                    for _ in range(dist.get_world_size(group))]
         dist.all_gather(gathered, packed, group=group)
         table = torch.stack(gathered)
         mean, var, total = merge_statistics(table[:, 0], table[:, 1:1 + c],
                                             table[:, 1 + c:])
+        # One host read per layer: the error check and the count the
+        # backward kernels take (every rank sees the same value).
         count = int(total.item())
         if count < 2:
             raise ValueError("Expected more than 1 value per channel when "
@@ -86,24 +84,11 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                     alpha=factor)
         mean, var = mean.to(compute), var.to(compute)
 
+        # Normalization with the merged statistics: the inference form.
         z = x if inplace else torch.empty_like(x)
-        if x.numel() == 0:
-            pass
-        elif layout is not None:
-            k = F._cuda_kernels()
-            opts = F._kernel_options(activation, param, gamma_mode, eps)
-            w = None if weight is None else weight.detach().float().contiguous()
-            b = None if bias is None else bias.detach().float().contiguous()
-            k.forward_inference(layout, opts, x, z, w, b, mean, var,
-                                workspace=F._workspace(k, layout, x.device))
-        else:
-            shape = F._shape(x)
-            g, b = F._affine(weight, bias, gamma_mode, eps, c, compute, x.device)
-            scale = g * torch.rsqrt(var + eps)
-            y = (x.detach().to(compute) - mean.view(shape)) * \
-                scale.view(shape) + b.view(shape)
-            with torch.no_grad():
-                z.copy_(F._activation(y, activation, param))
+        if x.numel():
+            F.forward_core(x, z, weight, bias, mean, var, False, 0.0, eps,
+                           activation, param, gamma_mode)
         if inplace:
             ctx.mark_dirty(x)
         ctx.save_for_backward(z, weight, bias, var)
@@ -116,24 +101,21 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         z, weight, bias, var = ctx.saved_tensors
         eps, activation, param, gamma_mode, layout, group, count = ctx.config
         c = z.shape[1]
-        compute = torch.float64 if z.dtype == torch.float64 \
-            else torch.float32
         if z.numel() == 0:
-            sums = torch.zeros(2 * c, dtype=compute, device=z.device)
+            sums = torch.zeros(2 * c, dtype=F.compute_dtype(z),
+                               device=z.device)
             local = sums.clone()
             dist.all_reduce(sums, group=group)
             dx = torch.zeros_like(z)
         elif layout is not None:
             k = F._cuda_kernels()
             opts = F._kernel_options(activation, param, gamma_mode, eps)
-            w = None if weight is None else weight.detach().float().contiguous()
-            b = None if bias is None else bias.detach().float().contiguous()
+            w, b, v = F._f32(weight), F._f32(bias), var.float()
             channels_last = z.dim() == 4 and not z.is_contiguous()
             dz = dz.to(z.dtype).contiguous(
                 memory_format=torch.channels_last if channels_last
                 else torch.contiguous_format)
             ws = F._workspace(k, layout, z.device)
-            v = var.float()
             sums = torch.empty(2 * c, device=z.device)
             k.backward_reduce(layout, opts, z, dz, w, b, v, sums,
                               workspace=ws)
@@ -143,25 +125,16 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             k.backward_apply(layout, opts, z, dz, dx, w, b, v, sums, count,
                              workspace=ws)
         else:
-            shape = F._shape(z)
-            dims = [0] + list(range(2, z.dim()))
-            zc, g = z.detach().to(compute), dz.to(compute)
-            gh, b = F._affine(weight, bias, gamma_mode, eps, c, compute,
-                            z.device)
-            gy = g * F._derivative(zc, activation, param)
-            xhat = (F._inverse(zc, activation, param) - b.view(shape)) / \
-                gh.view(shape)
+            shape, dims = F._shape(z), [0] + list(range(2, z.dim()))
+            gy, xhat, coef = F.recover(z, dz, weight, bias, var, eps,
+                                       activation, param, gamma_mode)
             sums = torch.cat([gy.sum(dims), (gy * xhat).sum(dims)])
             local = sums.clone()
             dist.all_reduce(sums, group=group)
-            coef = (gh * torch.rsqrt(var.to(compute) + eps)).view(shape)
-            dx = coef * (gy - sums[:c].view(shape) / count -
-                         xhat * sums[c:].view(shape) / count)
-            dx = dx.to(z.dtype)
-        dbeta, dgamma = local[:c], local[c:]
-        if weight is not None and gamma_mode == "abs_plus_eps":
-            dgamma = dgamma * torch.where(weight.detach() < 0, -1.0,
-                                          1.0).to(dgamma.dtype)
+            dx = F.like(z, coef * (gy - sums[:c].view(shape) / count -
+                                   xhat * sums[c:].view(shape) / count))
+        dbeta = local[:c]
+        dgamma = F.apply_gamma_sign(local[c:], weight, gamma_mode)
         dweight = dgamma.to(weight.dtype) if weight is not None and \
             ctx.needs_input_grad[1] else None
         dbias = dbeta.to(bias.dtype) if bias is not None and \
@@ -179,14 +152,17 @@ def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
     the batch of all ranks of `group` (default: the world). Without an
     initialized process group, or in evaluation mode, this is
     `inplace_abn`."""
-    F.check_arguments(x, running_mean, running_var, training, activation,
-                      activation_param, gamma_mode)
     if not training or not (dist.is_available() and dist.is_initialized()):
         return F.inplace_abn(x, weight, bias, running_mean, running_var,
                              training, momentum, eps, activation,
                              activation_param, gamma_mode, inplace)
+    F.check_arguments(x, running_mean, running_var, training, activation,
+                      activation_param, gamma_mode)
     if group is None:
         group = dist.group.WORLD
+    if dist.get_world_size(group) < 1:
+        raise ValueError(f"rank {dist.get_rank()} is not in the process "
+                         "group of this InPlaceABNSync layer")
     return _apply(x, weight, bias, running_mean, running_var, momentum, eps,
                   activation, activation_param, gamma_mode, group, inplace)
 
