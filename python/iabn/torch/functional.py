@@ -305,12 +305,18 @@ class InPlaceABNFunction(torch.autograd.Function):
         dx, dgamma, dbeta = backward_core(z, dz, weight, bias, var, training,
                                           eps, activation, param, gamma_mode,
                                           layout)
-        dweight = dgamma.to(weight.dtype) if weight is not None and \
-            ctx.needs_input_grad[1] else None
-        dbias = dbeta.to(bias.dtype) if bias is not None and \
-            ctx.needs_input_grad[2] else None
-        return (dx, dweight, dbias, None, None, None, None, None, None, None,
-                None, None)
+        return input_grads(ctx, dx, dgamma, dbeta, weight, bias)
+
+
+def input_grads(ctx, dx, dgamma, dbeta, weight, bias, arguments=12):
+    """The gradients an InPlace-ABN autograd.Function returns: dx, the
+    weight and bias gradients where they are needed (in their dtypes), and
+    None for the other `arguments`."""
+    dweight = dgamma.to(weight.dtype) if weight is not None and \
+        ctx.needs_input_grad[1] else None
+    dbias = dbeta.to(bias.dtype) if bias is not None and \
+        ctx.needs_input_grad[2] else None
+    return (dx, dweight, dbias) + (None,) * (arguments - 3)
 
 
 def check_arguments(x, running_mean, running_var, training, activation,

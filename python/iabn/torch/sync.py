@@ -133,14 +133,9 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             dist.all_reduce(sums, group=group)
             dx = F.like(z, coef * (gy - sums[:c].view(shape) / count -
                                    xhat * sums[c:].view(shape) / count))
-        dbeta = local[:c]
-        dgamma = F.apply_gamma_sign(local[c:], weight, gamma_mode)
-        dweight = dgamma.to(weight.dtype) if weight is not None and \
-            ctx.needs_input_grad[1] else None
-        dbias = dbeta.to(bias.dtype) if bias is not None and \
-            ctx.needs_input_grad[2] else None
-        return (dx, dweight, dbias, None, None, None, None, None, None, None,
-                None, None)
+        return F.input_grads(
+            ctx, dx, F.apply_gamma_sign(local[c:], weight, gamma_mode),
+            local[:c], weight, bias)
 
 
 def inplace_abn_sync(x, weight, bias, running_mean=None, running_var=None,
