@@ -23,6 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test",
                                 "GPU"))
 import iabn_gpu as ig  # noqa: E402
+from timing import event_times_ms  # noqa: E402
 
 SHAPES = [(32, 256, 56, 56), (16, 64, 224, 224), (256, 64, 56, 56),
           (64, 2048, 7, 7)]
@@ -37,16 +38,7 @@ def timed(fn, iters=20, warmup=5, rounds=3):
         fn()
     medians = []
     for _ in range(rounds):
-        times = []
-        for _ in range(iters):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end) * 1e-3)
-        medians.append(statistics.median(times))
+        medians.append(statistics.median(event_times_ms(fn, iters)) * 1e-3)
     return min(medians)
 
 

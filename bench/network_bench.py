@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 import models  # noqa: E402
+from timing import event_times_ms  # noqa: E402
 
 LABELS = {"bn": "BatchNorm2d+LeakyReLU", "auto": "iabn convert (auto)",
           "manual": "InPlaceABN by hand"}
@@ -83,15 +84,7 @@ def measure(name, variant, batch, precision, steps):
         step()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(steps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        step()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
+    times = event_times_ms(step, steps)
     peak = torch.cuda.max_memory_allocated()
     del step
     release()

@@ -820,6 +820,15 @@ void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
 struct ChannelsLastPlace {
   Value group, lane, split, active, rowBegin, rowEnd, rowStep, partial,
       numPartials;
+
+  /// Whether this thread is lane 0 of an active group: the one that sums
+  /// the group's row lanes from shared memory.
+  Value isLeader(KernelBuilder &kb) const {
+    return arith::AndIOp::create(kb.b, kb.loc, active,
+                                 arith::CmpIOp::create(kb.b, kb.loc,
+                                                       arith::CmpIPredicate::eq,
+                                                       lane, kb.idx(0)));
+  }
 };
 
 ChannelsLastPlace placeChannelsLast(KernelBuilder &kb, ValueRange a) {
@@ -888,11 +897,7 @@ void LibraryBuilder::buildPartialStatsChannelsLast(Type storage,
           (void)pivots;
         });
         gpu::BarrierOp::create(kb.b, kb.loc);
-        Value isLeader = arith::AndIOp::create(
-            kb.b, kb.loc, p.active,
-            arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
-                                  p.lane, kb.idx(0)));
-        kb.ifThen(isLeader, [&] {
+        kb.ifThen(p.isLeader(kb), [&] {
           Value tid = kb.threadId();
           Value c0 = kb.muli(p.group, kb.idx(width));
           SmallVector<Value> pivots = kb.loadLanes(x, c0, width);
@@ -985,11 +990,7 @@ void LibraryBuilder::buildPartialGradsChannelsLast(Type storage,
              }
            });
            gpu::BarrierOp::create(kb.b, kb.loc);
-           Value isLeader = arith::AndIOp::create(
-               kb.b, kb.loc, p.active,
-               arith::CmpIOp::create(kb.b, kb.loc, arith::CmpIPredicate::eq,
-                                     p.lane, kb.idx(0)));
-           kb.ifThen(isLeader, [&] {
+           kb.ifThen(p.isLeader(kb), [&] {
              Value tid = kb.threadId();
              Value c0 = kb.muli(p.group, kb.idx(width));
              SmallVector<Value> init(2 * width, kb.f(0));
