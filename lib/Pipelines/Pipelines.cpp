@@ -6,6 +6,7 @@
 
 #include "IABN/Pipelines/Pipelines.h"
 #include "IABN/Conversion/Passes.h"
+#include "IABN/Transforms/Bufferization.h"
 #include "IABN/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -30,8 +31,8 @@ void mlir::iabn::buildInPlaceABNPipeline(
   rewrite.gammaMode = options.gammaMode;
   rewrite.allowRecompute = options.recompute;
   rewrite.overwriteArguments = options.overwriteArguments;
+  pm.addPass(createInPlaceABNPass(rewrite));
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  funcPm.addPass(createInPlaceABNPass(rewrite));
   funcPm.addPass(createCanonicalizerPass());
   funcPm.addPass(createCSEPass());
 }
@@ -39,12 +40,19 @@ void mlir::iabn::buildInPlaceABNPipeline(
 void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertIABNToLinalgPass());
   pm.addPass(createCanonicalizerPass());
+  // The options the rewrite's remarks predict (getOneShotBufferizationOptions).
+  bufferization::OneShotBufferizationOptions oneShot =
+      getOneShotBufferizationOptions();
   bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.bufferizeFunctionBoundaries = oneShot.bufferizeFunctionBoundaries;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = oneShot.allowReturnAllocsFromLoops;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Clones inserted by the deallocation pipeline (a returned value that
+  // aliases an argument) become allocations and copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   // bf16 <-> f32 conversions as integer code: the host may have neither
@@ -57,6 +65,8 @@ void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Exit 0 only with output that mlir-translate can take.
+  pm.addPass(createVerifyLoweredToLLVMPass());
 }
 
 void mlir::iabn::buildGPUKernelLibraryPipeline(

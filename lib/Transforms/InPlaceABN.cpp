@@ -4,9 +4,15 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Finds every iabn.batch_norm_train of a function, the activation it feeds
-// and their backward, decides a strategy (inplace, recompute, none), applies
-// it and explains the decision with a remark on the batch norm.
+// Finds every iabn.batch_norm_train of every function, the activation it
+// feeds and their backward, decides a strategy (inplace, recompute, none) and
+// applies it. The fused ops may write into their operand (z over x, dx over
+// dz); the pass makes sure that no such write reaches memory the caller owns
+// (it follows the aliases of x and dz back to the function arguments and
+// marks those bufferization.writable = false), then runs One-Shot Analysis
+// with the CPU pipeline's options and explains every decision with a remark
+// on the batch norm, emitted once the IR is final (a remark never names an op
+// that the rewrite deleted).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,10 +21,19 @@
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
 #include "TrainingGraph.h"
 
+#include "IABN/Transforms/Bufferization.h"
+
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotModuleBufferize.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace mlir {
 namespace iabn {
@@ -152,21 +167,117 @@ MatchResult matchChain(BatchNormTrainOp bn) {
   return {chain, ""};
 }
 
-/// Finds an op that reads x after `bn` (other than the BN backward), or
-/// returns null. Uses in other blocks count as later reads (conservative).
-Operation *findLaterReader(Chain chain) {
-  Value x = chain.bn.getInput();
-  Block *block = chain.bn->getBlock();
-  for (Operation *user : x.getUsers()) {
-    if (user == chain.bn || user == chain.bnGrad)
+/// How a value reaches a function argument through aliases (views, casts,
+/// reshapes, slices, loop and region arguments, calls): the argument and the
+/// steps from the value back to it.
+struct ArgumentAlias {
+  /// The function argument.
+  BlockArgument argument;
+  /// "x = 'tensor.expand_shape' at loc of ..." steps, nearest first.
+  SmallVector<std::string> steps;
+};
+
+/// The result of tracing a value back to the function arguments it may
+/// alias.
+struct AliasTrace {
+  SmallVector<ArgumentAlias> aliases;
+  /// Set when some step could not be followed; then any argument may alias.
+  std::string untraceable;
+};
+
+/// Follows `value` backwards through everything that may make it share a
+/// buffer with another value, up to the arguments of the function. Ops
+/// without a bufferization model and calls alias all their tensor operands
+/// (conservative); loop region arguments alias their init and yielded values.
+AliasTrace traceToArguments(Value value, FunctionOpInterface func,
+                            const bufferization::AnalysisState &state) {
+  AliasTrace trace;
+  // Breadth-first, remembering how each value was reached.
+  llvm::DenseMap<Value, std::pair<Value, std::string>> reachedFrom;
+  SmallVector<Value> worklist{value};
+  reachedFrom[value] = {Value(), ""};
+  auto visit = [&](Value next, Value from, std::string step) {
+    if (!isa<TensorType>(next.getType()))
+      return;
+    if (reachedFrom.try_emplace(next, from, std::move(step)).second)
+      worklist.push_back(next);
+  };
+  Block *entry = &func.getFunctionBody().front();
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(current)) {
+      if (arg.getOwner() == entry) {
+        ArgumentAlias alias{arg, {}};
+        for (Value v = current; reachedFrom[v].first; v = reachedFrom[v].first)
+          alias.steps.push_back(reachedFrom[v].second);
+        std::reverse(alias.steps.begin(), alias.steps.end());
+        trace.aliases.push_back(std::move(alias));
+        continue;
+      }
+      Operation *owner = arg.getOwner()->getParentOp();
+      auto loop = dyn_cast<LoopLikeOpInterface>(owner);
+      OpOperand *init = loop ? loop.getTiedLoopInit(arg) : nullptr;
+      if (!init) {
+        trace.untraceable = "a region argument of " + describe(owner);
+        continue;
+      }
+      std::string step = "the iteration argument of " + describe(owner);
+      visit(init->get(), current, step + " (its initial value)");
+      if (OpOperand *yielded = loop.getTiedLoopYieldedValue(arg))
+        visit(yielded->get(), current, step + " (a yielded value)");
       continue;
-    Operation *ancestor = block->findAncestorOpInBlock(*user);
-    if (ancestor && ancestor != chain.bn && ancestor->isBeforeInBlock(chain.bn))
+    }
+    Operation *def = current.getDefiningOp();
+    std::string step = "the result of " + describe(def);
+    auto bufferizable = state.getOptions().dynCastBufferizableOp(def);
+    if (!bufferizable || isa<CallOpInterface>(def)) {
+      for (Value operand : def->getOperands())
+        visit(operand, current, step);
       continue;
-    return user;
+    }
+    for (const bufferization::AliasingOpOperand &alias :
+         state.getAliasingOpOperands(current))
+      visit(alias.opOperand->get(), current, step);
   }
-  return nullptr;
+  return trace;
 }
+
+/// "argument #i (via X, via Y)" for a remark.
+std::string describeAlias(const ArgumentAlias &alias) {
+  std::string text = "function argument #" +
+                     std::to_string(alias.argument.getArgNumber());
+  if (!alias.steps.empty())
+    text += " (through " + llvm::join(alias.steps, ", then ") + ")";
+  return text;
+}
+
+/// Whether the contract of `func` lets the function write into argument
+/// `index`: `bufferization.writable = true`, or `overwrite-arguments` for an
+/// argument that is not an incoming gradient.
+bool isWritableArgument(FunctionOpInterface func, unsigned index,
+                        bool overwriteArguments) {
+  auto writable = func.getArgAttrOfType<BoolAttr>(
+      index, bufferization::BufferizationDialect::kWritableAttrName);
+  if (writable)
+    return writable.getValue();
+  return overwriteArguments && !func.getArgAttr(index, kGradientArgAttrName);
+}
+
+/// What the rewrite did to one batch norm, remembered until the remarks are
+/// emitted (after the last rewrite and the analysis).
+struct Decision {
+  enum Kind { NotRewritten, InPlace, Recompute };
+  Kind kind;
+  Location loc;
+  /// NotRewritten and Recompute: the batch norm (still in the IR).
+  BatchNormTrainOp bn;
+  /// InPlace: the fused ops (grad is null without a backward).
+  InPlaceABNOp fused;
+  InPlaceABNGradOp fusedGrad;
+  ActivationAttr activation;
+  /// InPlace: why x / dz may not be written, when an argument is in the way.
+  std::string xRefusal, dzRefusal;
+};
 
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
   using Base::Base;
@@ -181,39 +292,75 @@ struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
     return success();
   }
 
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerBufferizationModels(registry);
+  }
+
   void runOnOperation() override;
 
 private:
-  /// Decides whether z may overwrite x; returns the reason when not.
-  std::optional<std::string> checkInPlace(Chain chain);
-  void rewriteInPlace(Chain chain);
+  /// Rewrites the chains of `func`, appending one decision per batch norm.
+  void rewriteFunction(func::FuncOp func, SmallVector<Decision> &decisions);
+  /// Keeps the fused op's writes out of the caller's memory: marks every
+  /// argument that `operand` may alias and that the contract does not let
+  /// the function write `bufferization.writable = false`. Returns why the
+  /// operand may not be written, or "" when no argument is in the way.
+  std::string protectArguments(func::FuncOp func, Value operand,
+                               StringRef name);
+  InPlaceABNOp rewriteInPlace(Chain chain, InPlaceABNGradOp &fusedGrad);
   void rewriteRecompute(Chain chain);
+  /// Emits the remark of one decision, against the final IR.
+  void emitDecisionRemark(const Decision &decision,
+                          const bufferization::OneShotAnalysisState *state,
+                          StringRef analysisFailure);
 
   GammaMode parsedGammaMode = GammaMode::SignClamp;
 };
 
-std::optional<std::string> InPlaceABNPass::checkInPlace(Chain chain) {
-  if (Operation *reader = findLaterReader(chain))
-    return "x is read by " + describe(reader) + " after the batch norm";
-  auto arg = dyn_cast<BlockArgument>(chain.bn.getInput());
-  func::FuncOp func = getOperation();
-  if (!arg || arg.getOwner() != &func.getBody().front())
-    return std::nullopt;
-  unsigned index = arg.getArgNumber();
-  auto writable =
-      func.getArgAttrOfType<BoolAttr>(index, "bufferization.writable");
-  if (writable && writable.getValue())
-    return std::nullopt;
-  if (!writable && overwriteArguments)
-    return std::nullopt;
-  if (!writable)
-    func.setArgAttr(index, "bufferization.writable",
-                    BoolAttr::get(&getContext(), false));
-  return "x is function argument #" + std::to_string(index) +
-         ", which is not marked bufferization.writable = true";
+std::string InPlaceABNPass::protectArguments(func::FuncOp func, Value operand,
+                                             StringRef name) {
+  bufferization::OneShotBufferizationOptions options =
+      getOneShotBufferizationOptions();
+  bufferization::AnalysisState state(options);
+  AliasTrace trace = traceToArguments(operand, func, state);
+  auto markReadOnly = [&](unsigned index) {
+    if (!func.getArgAttr(index,
+                         bufferization::BufferizationDialect::kWritableAttrName))
+      func.setArgAttr(index,
+                      bufferization::BufferizationDialect::kWritableAttrName,
+                      BoolAttr::get(&getContext(), false));
+  };
+  std::string reason;
+  if (!trace.untraceable.empty()) {
+    // Unknown provenance: no argument may be written.
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (isa<TensorType>(func.getArgument(i).getType()) &&
+          !isWritableArgument(func, i, overwriteArguments))
+        markReadOnly(i);
+    reason = (name + " may alias any function argument: its aliases could "
+                     "not be followed through " + trace.untraceable)
+                 .str();
+  }
+  for (const ArgumentAlias &alias : trace.aliases) {
+    unsigned index = alias.argument.getArgNumber();
+    if (isWritableArgument(func, index, overwriteArguments))
+      continue;
+    markReadOnly(index);
+    if (!reason.empty())
+      continue;
+    reason = (name + " is " + describeAlias(alias) + ", which ").str();
+    if (func.getArgAttr(index, kGradientArgAttrName) && overwriteArguments)
+      reason += "is an incoming gradient ({iabn.gradient}): mark it "
+                "bufferization.writable = true to let the function write it";
+    else
+      reason += "is not marked bufferization.writable = true";
+  }
+  return reason;
 }
 
-void InPlaceABNPass::rewriteInPlace(Chain chain) {
+InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
+                                            InPlaceABNGradOp &fusedGrad) {
   BatchNormTrainOp bn = chain.bn;
   OpBuilder builder(bn);
   Location loc = chain.act
@@ -225,6 +372,7 @@ void InPlaceABNPass::rewriteInPlace(Chain chain) {
       bn.getVariance().getType(), bn.getInput(), bn.getScale(), bn.getOffset(),
       chain.getActivation(), bn.getFeatureDimAttr(), bn.getEpsilonAttr(),
       gammaModeAttr);
+  fusedGrad = nullptr;
   if (BatchNormTrainGradOp bnGrad = chain.bnGrad) {
     Value dz =
         chain.actGrad ? chain.actGrad.getGradOutput() : bnGrad.getGradOutput();
@@ -233,7 +381,7 @@ void InPlaceABNPass::rewriteInPlace(Chain chain) {
         chain.actGrad
             ? builder.getFusedLoc({chain.actGrad.getLoc(), bnGrad.getLoc()})
             : bnGrad.getLoc();
-    auto fusedGrad = InPlaceABNGradOp::create(
+    fusedGrad = InPlaceABNGradOp::create(
         builder, gradLoc, bnGrad.getGradInput().getType(),
         bnGrad.getGradScale().getType(), bnGrad.getGradOffset().getType(), dz,
         fused.getOutput(), bn.getScale(), bn.getOffset(), fused.getVariance(),
@@ -250,6 +398,7 @@ void InPlaceABNPass::rewriteInPlace(Chain chain) {
   if (chain.act)
     chain.act->erase();
   bn->erase();
+  return fused;
 }
 
 void InPlaceABNPass::rewriteRecompute(Chain chain) {
@@ -268,71 +417,242 @@ void InPlaceABNPass::rewriteRecompute(Chain chain) {
   actGrad->erase();
 }
 
-void InPlaceABNPass::runOnOperation() {
-  func::FuncOp func = getOperation();
+/// The op other than the activation gradient that saves the recompute
+/// candidate's operand (y or z) for the backward, or null.
+Operation *findOtherBackwardReader(Chain chain, const BackwardSlice &slice) {
+  Value source = chain.actGrad.getSource();
+  Operation *otherReader = nullptr;
+  for (Operation *user : source.getUsers())
+    if (user != chain.actGrad && slice.isBackward(user))
+      otherReader = user;
+  return otherReader;
+}
+
+void InPlaceABNPass::rewriteFunction(func::FuncOp func,
+                                     SmallVector<Decision> &decisions) {
   BackwardSlice slice(func);
   SmallVector<BatchNormTrainOp> bns;
   func.walk([&](BatchNormTrainOp bn) { bns.push_back(bn); });
 
   for (BatchNormTrainOp bn : bns) {
+    Decision decision{Decision::NotRewritten, bn.getLoc(), bn, nullptr,
+                      nullptr, nullptr, "", ""};
     MatchResult match = matchChain(bn);
     if (!match.chain) {
-      emitRemark(bn.getLoc()) << "not rewritten: " << match.reason;
+      decisions.push_back(decision);
       continue;
     }
     Chain chain = *match.chain;
-    ActivationAttr activation = chain.getActivation();
-
-    if (activation.isInvertible()) {
-      std::optional<std::string> notInPlace = checkInPlace(chain);
-      InFlightDiagnostic remark = emitRemark(bn.getLoc());
-      remark << "inplace: " << activation << " fused "
-             << (chain.bnGrad ? "forward and backward; the backward "
-                                "recomputes y and x_hat from z"
-                              : "forward only (no backward in this function)");
-      if (notInPlace)
-        remark << "; z does not overwrite x: " << *notInPlace;
-      else
-        remark << "; z overwrites x";
-      rewriteInPlace(chain);
+    decision.activation = chain.getActivation();
+    if (decision.activation.isInvertible()) {
+      decision.kind = Decision::InPlace;
+      decision.xRefusal = protectArguments(func, bn.getInput(), "x");
+      if (chain.bnGrad) {
+        Value dz = chain.actGrad ? chain.actGrad.getGradOutput()
+                                 : chain.bnGrad.getGradOutput();
+        decision.dzRefusal = protectArguments(func, dz, "dz");
+      }
+      decision.fused = rewriteInPlace(chain, decision.fusedGrad);
+      decision.bn = nullptr;
+      decisions.push_back(decision);
       continue;
     }
+    if (chain.bnGrad && allowRecompute &&
+        !findOtherBackwardReader(chain, slice)) {
+      decision.kind = Decision::Recompute;
+      decision.loc = bn.getLoc();
+      // The remark names y or z: remember which before the rewrite.
+      decision.xRefusal =
+          chain.actGrad.getSource() == bn.getOutput() ? "y" : "z";
+      rewriteRecompute(chain);
+    }
+    decisions.push_back(decision);
+  }
+}
 
+/// Why the in-place operand `operand` of `op` was copied although no argument
+/// is in the way: the reader that needs it afterwards, as far as it can be
+/// named.
+std::string explainConflict(Operation *op, Value operand, StringRef name) {
+  Block *block = op->getBlock();
+  for (Operation *user : operand.getUsers()) {
+    if (user == op)
+      continue;
+    Operation *ancestor = block->findAncestorOpInBlock(*user);
+    if (ancestor && ancestor != op && ancestor->isBeforeInBlock(op))
+      continue;
+    return (name + " is read by " + describe(user) + " after it").str();
+  }
+  // A value defined outside an enclosing loop is read again by the next
+  // iteration.
+  for (Operation *parent = op->getParentOp(); parent;
+       parent = parent->getParentOp()) {
+    if (isa<FunctionOpInterface>(parent))
+      break;
+    if (isa<LoopLikeOpInterface>(parent) &&
+        !parent->isProperAncestor(operand.getParentBlock()->getParentOp()) &&
+        operand.getParentBlock()->getParentOp() != parent)
+      return (name + " is defined outside " + describe(parent) +
+              ", whose next iteration reads it again")
+          .str();
+  }
+  return (name + "'s buffer is read after the write (One-Shot Analysis "
+                 "found a read-after-write conflict through an alias)")
+      .str();
+}
+
+/// The op whose operand One-Shot Analysis decided to copy on the way from
+/// `value` back to its definitions (a view, a loop iteration argument, ...),
+/// or null when `value`'s buffer is no copy.
+Operation *findCopyOnAliasChain(Value value,
+                                const bufferization::OneShotAnalysisState &state) {
+  SmallVector<Value> worklist{value};
+  llvm::DenseSet<Value> visited{value};
+  auto visit = [&](Value next) {
+    if (visited.insert(next).second)
+      worklist.push_back(next);
+  };
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(current)) {
+      auto loop = dyn_cast<LoopLikeOpInterface>(arg.getOwner()->getParentOp());
+      if (OpOperand *init = loop ? loop.getTiedLoopInit(arg) : nullptr) {
+        if (!state.isInPlace(*init))
+          return loop;
+        visit(init->get());
+      }
+      continue;
+    }
+    Operation *def = current.getDefiningOp();
+    if (!state.getOptions().dynCastBufferizableOp(def))
+      continue;
+    for (const bufferization::AliasingOpOperand &alias :
+         state.getAliasingOpOperands(current)) {
+      if (!state.isInPlace(*alias.opOperand))
+        return def;
+      visit(alias.opOperand->get());
+    }
+  }
+  return nullptr;
+}
+
+void InPlaceABNPass::emitDecisionRemark(
+    const Decision &decision, const bufferization::OneShotAnalysisState *state,
+    StringRef analysisFailure) {
+  if (decision.kind == Decision::NotRewritten) {
+    BatchNormTrainOp bn = decision.bn;
+    MatchResult match = matchChain(bn);
+    if (!match.chain) {
+      emitRemark(bn.getLoc()) << "not rewritten: " << match.reason;
+      return;
+    }
+    Chain chain = *match.chain;
+    ActivationAttr activation = chain.getActivation();
     if (!chain.bnGrad) {
       emitRemark(bn.getLoc()) << "not rewritten: forward-only chain with "
                                  "non-invertible activation "
                               << activation;
-      continue;
+      return;
     }
     if (!allowRecompute) {
       emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
                               << " is not invertible and recompute is disabled";
-      continue;
+      return;
     }
-    // Recompute pays off only if the activation gradient's operand (y or z)
-    // is saved for nothing else in the backward.
     Value source = chain.actGrad.getSource();
-    Operation *otherReader = nullptr;
-    for (Operation *user : source.getUsers())
-      if (user != chain.actGrad && slice.isBackward(user))
-        otherReader = user;
-    if (otherReader) {
-      emitRemark(bn.getLoc())
-          << "not rewritten: activation " << activation
-          << " is not invertible and recompute would not lower "
-             "the saved bytes: "
-          << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
-          << describe(otherReader);
-      continue;
-    }
+    BackwardSlice slice(bn->getParentOfType<FunctionOpInterface>());
+    Operation *otherReader = findOtherBackwardReader(chain, slice);
     emitRemark(bn.getLoc())
-        << "recompute: activation " << activation
+        << "not rewritten: activation " << activation
+        << " is not invertible and recompute would not lower "
+           "the saved bytes: "
+        << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
+        << (otherReader ? describe(otherReader) : std::string("the backward"));
+    return;
+  }
+  if (decision.kind == Decision::Recompute) {
+    emitRemark(decision.loc)
+        << "recompute: activation " << decision.activation
         << " is not invertible; the backward recomputes y from x "
            "and the batch statistics, so "
-        << (source == bn.getOutput() ? "y" : "z")
+        << decision.xRefusal
         << " is no longer saved for the activation gradient";
-    rewriteRecompute(chain);
+    return;
   }
+
+  InFlightDiagnostic remark = emitRemark(decision.loc);
+  remark << "inplace: " << decision.activation << " fused "
+         << (decision.fusedGrad ? "forward and backward; the backward "
+                                  "recomputes y and x_hat from z"
+                                : "forward only (no backward in this function)");
+  auto explain = [&](Operation *op, OpOperand &operand, StringRef written,
+                     StringRef name, const std::string &refusal) {
+    if (!state) {
+      remark << "; whether " << written << " overwrites " << name
+             << " is unknown: " << analysisFailure;
+      return;
+    }
+    if (state->isInPlace(operand)) {
+      Operation *copy = findCopyOnAliasChain(operand.get(), *state);
+      if (!copy) {
+        remark << "; " << written << " overwrites " << name;
+        return;
+      }
+      remark << "; " << written << " overwrites a copy of " << name
+             << " made for " << describe(copy) << ": "
+             << (refusal.empty() ? explainConflict(op, operand.get(), name)
+                                 : refusal);
+      return;
+    }
+    remark << "; " << written << " does not overwrite " << name << " ("
+           << name << " is copied): "
+           << (refusal.empty() ? explainConflict(op, operand.get(), name)
+                               : refusal);
+  };
+  InPlaceABNOp fused = decision.fused;
+  explain(fused, fused.getInputMutable(), "z", "x", decision.xRefusal);
+  if (InPlaceABNGradOp fusedGrad = decision.fusedGrad)
+    explain(fusedGrad, fusedGrad.getGradOutputMutable(), "dx", "dz",
+            decision.dzRefusal);
+}
+
+void InPlaceABNPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  SmallVector<Decision> decisions;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal())
+      rewriteFunction(func, decisions);
+
+  // Predict One-Shot Bufferize's decisions on the final IR, with the CPU
+  // pipeline's options, so that every remark says what will happen. The
+  // analysis only reads the IR.
+  bool anyFused = llvm::any_of(decisions, [](const Decision &d) {
+    return d.kind == Decision::InPlace;
+  });
+  // The state refers to the options: they outlive it.
+  bufferization::OneShotBufferizationOptions options =
+      getOneShotBufferizationOptions();
+  std::unique_ptr<bufferization::OneShotAnalysisState> state;
+  std::string analysisFailure;
+  if (anyFused) {
+    state = std::make_unique<bufferization::OneShotAnalysisState>(module,
+                                                                  options);
+    // The analysis reports why it fails as errors; keep them as the reason.
+    ScopedDiagnosticHandler handler(&getContext(), [&](Diagnostic &diag) {
+      if (diag.getSeverity() != DiagnosticSeverity::Error)
+        return failure();
+      if (analysisFailure.empty())
+        analysisFailure = "One-Shot Analysis failed: " + diag.str();
+      return success();
+    });
+    if (failed(bufferization::analyzeModuleOp(module, *state))) {
+      state.reset();
+      if (analysisFailure.empty())
+        analysisFailure = "One-Shot Analysis failed on this module";
+    }
+  }
+  for (const Decision &decision : decisions)
+    emitDecisionRemark(decision, state.get(), analysisFailure);
 }
 
 } // namespace

@@ -9,7 +9,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def InPlaceABNPass : Pass<"iabn-inplace-abn", "func::FuncOp"> {
+def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
   let summary = "Rewrite BatchNorm->activation chains into InPlace-ABN";
   let description = [{
     Finds every training-mode `iabn.batch_norm_train` whose output feeds an
@@ -32,12 +32,24 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "func::FuncOp"> {
     A batch norm that feeds no activation (e.g. BN before a residual add) is
     a BN->identity chain; its output may then feed any number of ops.
 
-    Every chain gets a remark: the strategy, whether z is written in place
-    (and if not, which op at which location keeps x alive), or the precise
-    reason nothing was done. A function argument x is overwritten only if it
-    carries `bufferization.writable = true` (or with
-    `overwrite-arguments`); otherwise the pass marks it
-    `bufferization.writable = false` so that One-Shot Bufferize copies it.
+    The fused ops may write into an operand (z over x, dx over dz). The
+    caller's memory is never written unless the function's contract allows
+    it: the pass follows the aliases of x and dz back to the function
+    arguments (through views, casts, reshapes, slices, loop iteration
+    arguments and calls, with One-Shot Bufferize's aliasing interfaces; ops
+    and region arguments it cannot follow count as aliasing every argument)
+    and marks every such argument `bufferization.writable = false` unless it
+    carries `bufferization.writable = true`, or `overwrite-arguments` is set
+    and it is not an incoming gradient (`{iabn.gradient}`: those are
+    written only when marked writable).
+
+    Every batch norm gets a remark, emitted on the final IR: the strategy,
+    or the precise reason nothing was done. For fused chains the remark says
+    whether z overwrites x (and dx overwrites dz), as predicted by One-Shot
+    Analysis of the whole module with the options of `iabn-cpu-pipeline`;
+    when a copy is made it names the argument and its alias chain, or the
+    op that reads the operand afterwards. The pass runs on the module: the
+    decisions of a function depend on its callers and callees.
   }];
   let dependentDialects = ["::mlir::iabn::IABNDialect"];
   let options = [
@@ -82,6 +94,17 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
     Option<"outputFile", "output-file", "std::string", /*default=*/"\"-\"",
            "where to write the report (- for stdout); appends">,
   ];
+}
+
+def VerifyLoweredToLLVMPass : Pass<"iabn-verify-lowered-to-llvm", "ModuleOp"> {
+  let summary = "Fail unless only the LLVM dialect is left";
+  let description = [{
+    The last pass of `iabn-cpu-pipeline`: fails with an error located at
+    the first op that is neither in the `llvm` dialect nor a
+    `builtin.module` (e.g. a `bufferization.clone` or an `scf.for` that a
+    lowering left behind), so that the pipeline never exits 0 with output
+    that `mlir-translate --mlir-to-llvmir` cannot take.
+  }];
 }
 
 #endif // IABN_TRANSFORMS_PASSES_TD

@@ -186,6 +186,42 @@ LogicalResult FusedOpInterface<InPlaceABNGradOp>::bufferize(
   return success();
 }
 
+/// Model of the non-fused ops (batch norm, activation and their gradients,
+/// inference, running statistics): they read their operands, write none of
+/// them and allocate their results, as their linalg lowering does. The model
+/// lets One-Shot Analysis reason precisely about graphs that still contain
+/// them (the rewrite predicts the in-place decisions with it); bufferizing
+/// them directly is refused, since they lower through convert-iabn-to-linalg.
+template <typename OpTy>
+struct ReadOnlyOpInterface
+    : public BufferizableOpInterface::ExternalModel<ReadOnlyOpInterface<OpTy>,
+                                                    OpTy> {
+  bool bufferizesToMemoryRead(Operation *, OpOperand &,
+                              const AnalysisState &) const {
+    return true;
+  }
+  bool bufferizesToMemoryWrite(Operation *, OpOperand &,
+                               const AnalysisState &) const {
+    return false;
+  }
+  AliasingValueList getAliasingValues(Operation *, OpOperand &,
+                                      const AnalysisState &) const {
+    return {};
+  }
+  bool bufferizesToAllocation(Operation *, Value) const { return true; }
+  LogicalResult bufferize(Operation *op, RewriterBase &,
+                          const BufferizationOptions &,
+                          BufferizationState &) const {
+    return op->emitOpError()
+           << "is bufferized through its linalg form: run "
+              "--convert-iabn-to-linalg before One-Shot Bufferize";
+  }
+};
+
+template <typename... OpTys> void attachReadOnlyModels(MLIRContext *ctx) {
+  (OpTys::template attachInterface<ReadOnlyOpInterface<OpTys>>(*ctx), ...);
+}
+
 } // namespace
 
 void mlir::iabn::registerBufferizableOpInterfaceExternalModels(
@@ -193,6 +229,9 @@ void mlir::iabn::registerBufferizableOpInterfaceExternalModels(
   registry.addExtension(+[](MLIRContext *ctx, IABNDialect *) {
     InPlaceABNOp::attachInterface<FusedOpInterface<InPlaceABNOp>>(*ctx);
     InPlaceABNGradOp::attachInterface<FusedOpInterface<InPlaceABNGradOp>>(*ctx);
+    attachReadOnlyModels<BatchNormTrainOp, BatchNormTrainGradOp,
+                         BatchNormInferenceOp, RunningStatsUpdateOp,
+                         ActivationOp, ActivationGradOp>(ctx);
     ctx->loadDialect<memref::MemRefDialect>();
   });
 }
