@@ -10,11 +10,11 @@
 // alive from the forward to the backward.
 
 func.func private @conv2d_nchw_backward_input(tensor<8x16x30x30xf32>,
-    tensor<16x16x1x1xf32>) -> tensor<8x16x30x30xf32>
+    tensor<16x16x1x1xf32>) -> tensor<8x16x30x30xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight(tensor<8x16x30x30xf32>,
-    tensor<8x16x30x30xf32>) -> tensor<16x16x1x1xf32>
+    tensor<8x16x30x30xf32>) -> tensor<16x16x1x1xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_3x3(tensor<8x3x32x32xf32>,
-    tensor<8x16x30x30xf32>) -> tensor<16x3x3x3xf32>
+    tensor<8x16x30x30xf32>) -> tensor<16x3x3x3xf32> attributes {iabn.fresh_results}
 
 func.func @train_step(%x0: tensor<8x3x32x32xf32>,
                       %w1: tensor<16x3x3x3xf32>,

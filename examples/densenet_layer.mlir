@@ -36,13 +36,13 @@
 // DenseNets), so z1 could not take cat's buffer.
 
 func.func private @conv2d_nchw_backward_input_1x1(tensor<4x128x16x16xf32>,
-    tensor<128x96x1x1xf32>) -> tensor<4x96x16x16xf32>
+    tensor<128x96x1x1xf32>) -> tensor<4x96x16x16xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_1x1(tensor<4x96x16x16xf32>,
-    tensor<4x128x16x16xf32>) -> tensor<128x96x1x1xf32>
+    tensor<4x128x16x16xf32>) -> tensor<128x96x1x1xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_input_3x3(tensor<4x32x16x16xf32>,
-    tensor<32x128x3x3xf32>) -> tensor<4x128x16x16xf32>
+    tensor<32x128x3x3xf32>) -> tensor<4x128x16x16xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_3x3(tensor<4x128x16x16xf32>,
-    tensor<4x32x16x16xf32>) -> tensor<32x128x3x3xf32>
+    tensor<4x32x16x16xf32>) -> tensor<32x128x3x3xf32> attributes {iabn.fresh_results}
 
 func.func @densenet_layer_train(
     %f0: tensor<4x64x16x16xf32>, %f1: tensor<4x32x16x16xf32>,

@@ -29,15 +29,15 @@
 // first matmul's weight gradient.
 
 func.func private @matmul_backward_rhs_512x256(tensor<64x512xf32>,
-    tensor<64x256xf32>) -> tensor<512x256xf32>
+    tensor<64x256xf32>) -> tensor<512x256xf32> attributes {iabn.fresh_results}
 func.func private @matmul_backward_lhs_256x256(tensor<64x256xf32>,
-    tensor<256x256xf32>) -> tensor<64x256xf32>
+    tensor<256x256xf32>) -> tensor<64x256xf32> attributes {iabn.fresh_results}
 func.func private @matmul_backward_rhs_256x256(tensor<64x256xf32>,
-    tensor<64x256xf32>) -> tensor<256x256xf32>
+    tensor<64x256xf32>) -> tensor<256x256xf32> attributes {iabn.fresh_results}
 func.func private @matmul_backward_lhs_256x10(tensor<64x10xf32>,
-    tensor<256x10xf32>) -> tensor<64x256xf32>
+    tensor<256x10xf32>) -> tensor<64x256xf32> attributes {iabn.fresh_results}
 func.func private @matmul_backward_rhs_256x10(tensor<64x256xf32>,
-    tensor<64x10xf32>) -> tensor<256x10xf32>
+    tensor<64x10xf32>) -> tensor<256x10xf32> attributes {iabn.fresh_results}
 
 func.func @mlp_bn1d_elu_train(
     %x: tensor<64x512xf32>,

@@ -33,9 +33,9 @@
 // after BN1), but x_in is no longer needed by the backward either.
 
 func.func private @conv2d_nchw_backward_input_3x3(tensor<4x64x16x16xf32>,
-    tensor<64x64x3x3xf32>) -> tensor<4x64x16x16xf32>
+    tensor<64x64x3x3xf32>) -> tensor<4x64x16x16xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_3x3(tensor<4x64x16x16xf32>,
-    tensor<4x64x16x16xf32>) -> tensor<64x64x3x3xf32>
+    tensor<4x64x16x16xf32>) -> tensor<64x64x3x3xf32> attributes {iabn.fresh_results}
 
 func.func @preact_residual_block_train(
     %x_in: tensor<4x64x16x16xf32>,

@@ -40,17 +40,17 @@
 // the shortcut and conv1's weight gradient anyway.
 
 func.func private @conv2d_nchw_backward_input_1x1_256to64(
-    tensor<4x64x14x14xf32>, tensor<64x256x1x1xf32>) -> tensor<4x256x14x14xf32>
+    tensor<4x64x14x14xf32>, tensor<64x256x1x1xf32>) -> tensor<4x256x14x14xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_1x1_256to64(
-    tensor<4x256x14x14xf32>, tensor<4x64x14x14xf32>) -> tensor<64x256x1x1xf32>
+    tensor<4x256x14x14xf32>, tensor<4x64x14x14xf32>) -> tensor<64x256x1x1xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_input_3x3(
-    tensor<4x64x14x14xf32>, tensor<64x64x3x3xf32>) -> tensor<4x64x14x14xf32>
+    tensor<4x64x14x14xf32>, tensor<64x64x3x3xf32>) -> tensor<4x64x14x14xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_3x3(
-    tensor<4x64x14x14xf32>, tensor<4x64x14x14xf32>) -> tensor<64x64x3x3xf32>
+    tensor<4x64x14x14xf32>, tensor<4x64x14x14xf32>) -> tensor<64x64x3x3xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_input_1x1_64to256(
-    tensor<4x256x14x14xf32>, tensor<256x64x1x1xf32>) -> tensor<4x64x14x14xf32>
+    tensor<4x256x14x14xf32>, tensor<256x64x1x1xf32>) -> tensor<4x64x14x14xf32> attributes {iabn.fresh_results}
 func.func private @conv2d_nchw_backward_weight_1x1_64to256(
-    tensor<4x64x14x14xf32>, tensor<4x256x14x14xf32>) -> tensor<256x64x1x1xf32>
+    tensor<4x64x14x14xf32>, tensor<4x256x14x14xf32>) -> tensor<256x64x1x1xf32> attributes {iabn.fresh_results}
 
 func.func @resnet_bottleneck_train(
     %x_in: tensor<4x256x14x14xf32>,

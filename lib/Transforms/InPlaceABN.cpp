@@ -167,6 +167,17 @@ MatchResult matchChain(BatchNormTrainOp bn) {
   return {chain, ""};
 }
 
+/// Whether `op` is a call to a function that promises new buffers (as the
+/// stand-ins of an imported graph do): its results alias none of its
+/// operands, whatever One-Shot Analysis assumes of an external callee.
+bool returnsNewBuffers(Operation *op) {
+  auto call = dyn_cast<CallOpInterface>(op);
+  if (!call)
+    return false;
+  Operation *callee = call.resolveCallable();
+  return callee && callee->hasAttr(kFreshResultsAttrName);
+}
+
 /// How a value reaches a function argument through aliases (views, casts,
 /// reshapes, slices, loop and region arguments, calls): the argument and the
 /// steps from the value back to it.
@@ -229,6 +240,8 @@ AliasTrace traceToArguments(Value value, FunctionOpInterface func,
     }
     Operation *def = current.getDefiningOp();
     std::string step = "the result of " + describe(def);
+    if (returnsNewBuffers(def))
+      continue;
     auto bufferizable = state.getOptions().dynCastBufferizableOp(def);
     if (!bufferizable || isa<CallOpInterface>(def)) {
       for (Value operand : def->getOperands())
@@ -470,10 +483,10 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
   }
 }
 
-/// Why the in-place operand `operand` of `op` was copied although no argument
-/// is in the way: the reader that needs it afterwards, as far as it can be
-/// named.
-std::string explainConflict(Operation *op, Value operand, StringRef name) {
+/// Why the in-place operand `operand` of `op` must survive the write: the op
+/// that reads it afterwards, or the loop whose next iteration does; "" when
+/// no such reader can be named.
+std::string findLaterRead(Operation *op, Value operand, StringRef name) {
   Block *block = op->getBlock();
   for (Operation *user : operand.getUsers()) {
     if (user == op)
@@ -485,20 +498,31 @@ std::string explainConflict(Operation *op, Value operand, StringRef name) {
   }
   // A value defined outside an enclosing loop is read again by the next
   // iteration.
-  for (Operation *parent = op->getParentOp(); parent;
-       parent = parent->getParentOp()) {
-    if (isa<FunctionOpInterface>(parent))
-      break;
-    if (isa<LoopLikeOpInterface>(parent) &&
-        !parent->isProperAncestor(operand.getParentBlock()->getParentOp()) &&
-        operand.getParentBlock()->getParentOp() != parent)
+  Operation *definingScope = operand.getParentBlock()->getParentOp();
+  for (Operation *parent = op->getParentOp(); parent && parent != definingScope;
+       parent = parent->getParentOp())
+    if (isa<LoopLikeOpInterface>(parent))
       return (name + " is defined outside " + describe(parent) +
               ", whose next iteration reads it again")
           .str();
-  }
-  return (name + "'s buffer is read after the write (One-Shot Analysis "
-                 "found a read-after-write conflict through an alias)")
-      .str();
+  return "";
+}
+
+/// The reasons why `operand` (named `name`) of `op` is not written in place:
+/// a later read and/or the argument it aliases (`refusal`).
+std::string explainCopy(Operation *op, Value operand, StringRef name,
+                        StringRef refusal) {
+  SmallVector<std::string> reasons;
+  std::string read = findLaterRead(op, operand, name);
+  if (!read.empty())
+    reasons.push_back(read);
+  if (!refusal.empty())
+    reasons.push_back(refusal.str());
+  if (reasons.empty())
+    return (name + "'s buffer is read after the write (One-Shot Analysis "
+                   "found a read-after-write conflict through an alias)")
+        .str();
+  return llvm::join(reasons, "; and ");
 }
 
 /// The op whose operand One-Shot Analysis decided to copy on the way from
@@ -524,7 +548,7 @@ Operation *findCopyOnAliasChain(Value value,
       continue;
     }
     Operation *def = current.getDefiningOp();
-    if (!state.getOptions().dynCastBufferizableOp(def))
+    if (!state.getOptions().dynCastBufferizableOp(def) || returnsNewBuffers(def))
       continue;
     for (const bufferization::AliasingOpOperand &alias :
          state.getAliasingOpOperands(current)) {
@@ -600,14 +624,12 @@ void InPlaceABNPass::emitDecisionRemark(
       }
       remark << "; " << written << " overwrites a copy of " << name
              << " made for " << describe(copy) << ": "
-             << (refusal.empty() ? explainConflict(op, operand.get(), name)
-                                 : refusal);
+             << explainCopy(op, operand.get(), name, refusal);
       return;
     }
     remark << "; " << written << " does not overwrite " << name << " ("
            << name << " is copied): "
-           << (refusal.empty() ? explainConflict(op, operand.get(), name)
-                               : refusal);
+           << explainCopy(op, operand.get(), name, refusal);
   };
   InPlaceABNOp fused = decision.fused;
   explain(fused, fused.getInputMutable(), "z", "x", decision.xRefusal);

@@ -24,6 +24,12 @@ namespace iabn {
 /// (a seed of the backward).
 constexpr StringLiteral kGradientArgAttrName = "iabn.gradient";
 
+/// The unit attribute that marks an external function whose results are new
+/// buffers, never aliases of its operands (the contract of the stand-ins of
+/// an imported graph: functionalized framework ops). The rewrite trusts it
+/// when it follows the aliases of x and dz back to the arguments.
+constexpr StringLiteral kFreshResultsAttrName = "iabn.fresh_results";
+
 /// Whether `op` is one of the dialect's gradient ops.
 bool isGradientOp(Operation *op);
 

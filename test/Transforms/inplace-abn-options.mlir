@@ -6,7 +6,7 @@
 // Without overwrite-arguments an unmarked argument is not overwritten.
 // NORECOMPUTE-LABEL: func.func @argument
 func.func @argument(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-  // expected-remark @+1 {{z does not overwrite x: x is function argument #0}}
+  // expected-remark @+1 {{z does not overwrite x (x is copied): x is function argument #0}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <elu, 0.5> %y : tensor<8x16xf32>
   return %z : tensor<8x16xf32>

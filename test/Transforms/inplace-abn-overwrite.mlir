@@ -16,7 +16,7 @@ func.func @argument(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
 // CHECK-LABEL: func.func @readonly_argument
 // CHECK-SAME: {bufferization.writable = false}
 func.func @readonly_argument(%x: tensor<8x16xf32> {bufferization.writable = false}) -> tensor<8x16xf32> {
-  // expected-remark @+1 {{z does not overwrite x: x is function argument #0, which is not marked bufferization.writable = true}}
+  // expected-remark @+1 {{z does not overwrite x (x is copied): x is function argument #0, which is not marked bufferization.writable = true}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <elu, 0.5> %y : tensor<8x16xf32>
   return %z : tensor<8x16xf32>

@@ -83,7 +83,7 @@ func.func private @use(tensor<8x16xf32>)
 // CHECK: call @use
 func.func @x_read_later(%dz: tensor<8x16xf32> {iabn.gradient}) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
-  // expected-remark @+1 {{inplace: #iabn.activation<leaky_relu, 1.000000e-01> fused forward and backward; the backward recomputes y and x_hat from z; z does not overwrite x: x is read by 'func.call @use' at loc(}}
+  // expected-remark @+1 {{inplace: #iabn.activation<leaky_relu, 1.000000e-01> fused forward and backward; the backward recomputes y and x_hat from z; z does not overwrite x (x is copied): x is read by 'func.call @use' at loc(}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <leaky_relu, 0.1> %y : tensor<8x16xf32>
   call @use(%x) : (tensor<8x16xf32>) -> ()
@@ -118,7 +118,7 @@ func.func @x_read_before(%c: f32) -> tensor<8x16xf32> {
 func.func @x_is_argument(%x: tensor<8x16xf32>,
                          %x2: tensor<8x16xf32> {bufferization.writable = true})
     -> (tensor<8x16xf32>, tensor<8x16xf32>) {
-  // expected-remark @+1 {{fused forward only (no backward in this function); z does not overwrite x: x is function argument #0, which is not marked bufferization.writable = true}}
+  // expected-remark @+1 {{fused forward only (no backward in this function); z does not overwrite x (x is copied): x is function argument #0, which is not marked bufferization.writable = true}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <elu, 0.5> %y : tensor<8x16xf32>
   // expected-remark @+1 {{fused forward only (no backward in this function); z overwrites x}}

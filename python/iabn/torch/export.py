@@ -315,8 +315,9 @@ def export_training_step(model, example_input, grad_output=None,
     ret_types = [_type(values[o]) for o in outputs]
     lines = [f"// Exported by iabn.torch.export from {type(model).__name__}"]
     for (base, (ins, outs)), callee in emitter.decls.items():
+        # Functionalized ATen ops: their results are new tensors.
         lines.append(f"func.func private @{callee}({', '.join(ins)}) -> "
-                     f"({', '.join(outs)})")
+                     f"({', '.join(outs)}) attributes {{iabn.fresh_results}}")
     lines.append(f"func.func @{name}({', '.join(args)}) -> "
                  f"({', '.join(ret_types)}) {{")
     lines.extend(emitter.lines)
