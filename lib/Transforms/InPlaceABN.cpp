@@ -279,7 +279,7 @@ bool isWritableArgument(FunctionOpInterface func, unsigned index,
 /// What the rewrite did to one batch norm, remembered until the remarks are
 /// emitted (after the last rewrite and the analysis).
 struct Decision {
-  enum Kind { NotRewritten, InPlace, Recompute };
+  enum Kind { NotRewritten, Refused, InPlace, Recompute };
   Kind kind;
   Location loc;
   /// NotRewritten and Recompute: the batch norm (still in the IR).
@@ -289,6 +289,7 @@ struct Decision {
   InPlaceABNGradOp fusedGrad;
   ActivationAttr activation;
   /// InPlace: why x / dz may not be written, when an argument is in the way.
+  /// Refused: why the chain is not rewritten. Recompute: "y" or "z".
   std::string xRefusal, dzRefusal;
 };
 
@@ -457,6 +458,15 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
     }
     Chain chain = *match.chain;
     decision.activation = chain.getActivation();
+    if (decision.activation.isInvertible() &&
+        bn.getEpsilon().convertToDouble() == 0.0) {
+      decision.kind = Decision::Refused;
+      decision.xRefusal =
+          "epsilon is 0: the fused ops need epsilon > 0 to keep gamma_hat "
+          "non-zero when the backward recovers x_hat from z";
+      decisions.push_back(decision);
+      continue;
+    }
     if (decision.activation.isInvertible()) {
       decision.kind = Decision::InPlace;
       decision.xRefusal = protectArguments(func, bn.getInput(), "x");
@@ -592,6 +602,10 @@ void InPlaceABNPass::emitDecisionRemark(
            "the saved bytes: "
         << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
         << (otherReader ? describe(otherReader) : std::string("the backward"));
+    return;
+  }
+  if (decision.kind == Decision::Refused) {
+    emitRemark(decision.loc) << "not rewritten: " << decision.xRefusal;
     return;
   }
   if (decision.kind == Decision::Recompute) {

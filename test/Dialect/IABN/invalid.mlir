@@ -146,9 +146,20 @@ func.func @mixed_channel_types(%x: memref<8x16xf64>, %m: memref<16xf32>,
 // Numeric attributes
 //===----------------------------------------------------------------------===//
 
-func.func @epsilon_zero(%x: tensor<8x16xf32>) {
-  // expected-error @+1 {{epsilon must be a finite value > 0, got 0}}
-  %y, %m, %v = iabn.batch_norm_train %x {epsilon = 0.0 : f64}
+// epsilon = 0 is valid on the standard ops (as in StableHLO), not on the
+// fused ones, which need a non-zero gamma_hat.
+func.func @epsilon_zero_fused(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{epsilon must be > 0 on the fused ops, got 0}}
+  %z, %m, %v = iabn.inplace_abn <identity> %x {epsilon = 0.0 : f64}
+      : tensor<8x16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @epsilon_nan(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{epsilon must be a finite value >= 0, got}}
+  %y, %m, %v = iabn.batch_norm_train %x {epsilon = 0x7FF8000000000000 : f64}
       : tensor<8x16xf32>, tensor<16xf32>
   return
 }
@@ -156,7 +167,7 @@ func.func @epsilon_zero(%x: tensor<8x16xf32>) {
 // -----
 
 func.func @epsilon_negative_inference(%x: tensor<8x16xf32>, %r: tensor<16xf32>) {
-  // expected-error @+1 {{epsilon must be a finite value > 0, got -1}}
+  // expected-error @+1 {{epsilon must be a finite value >= 0, got -1}}
   %y = iabn.batch_norm_inference %x stats(%r, %r) {epsilon = -1.0 : f64}
       : tensor<8x16xf32>, tensor<16xf32>
   return

@@ -69,10 +69,19 @@ static LogicalResult verifyChannelLayout(Operation *op, ShapedType data,
   return success();
 }
 
-static LogicalResult verifyEpsilon(Operation *op, double epsilon) {
-  if (!(epsilon > 0.0) || !std::isfinite(epsilon))
-    return op->emitOpError("epsilon must be a finite value > 0, got ")
+/// epsilon >= 0 (finite) on the standard batch-norm ops, as StableHLO's
+/// batch_norm_training allows; the fused ops need epsilon > 0 (`fused`).
+static LogicalResult verifyEpsilon(Operation *op, double epsilon,
+                                   bool fused = false) {
+  if (!std::isfinite(epsilon) || epsilon < 0.0)
+    return op->emitOpError("epsilon must be a finite value >= 0, got ")
            << epsilon;
+  if (fused && !(epsilon > 0.0))
+    return op->emitOpError(
+               "epsilon must be > 0 on the fused ops, got ")
+           << epsilon
+           << ": gamma_hat (gamma_mode) must stay non-zero so that the "
+              "backward can recover x_hat = (y - offset) / gamma_hat";
   return success();
 }
 
@@ -111,7 +120,8 @@ template <typename OpTy>
 static LogicalResult verifyFused(OpTy op, ShapedType data,
                                  ArrayRef<ChannelValue> channels) {
   if (failed(verifyChannelLayout(op, data, op.getFeatureDim(), channels)) ||
-      failed(verifyEpsilon(op, op.getEpsilon().convertToDouble())) ||
+      failed(verifyEpsilon(op, op.getEpsilon().convertToDouble(),
+                           /*fused=*/true)) ||
       failed(verifyTrainingSamples(op, data, op.getFeatureDim())))
     return failure();
   return verifyInvertible(op, op.getActivation());
