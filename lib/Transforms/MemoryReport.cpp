@@ -33,7 +33,7 @@ namespace {
 /// One tensor defined at the top level of a function body.
 struct TensorInfo {
   Value value;
-  std::optional<int64_t> bytes;
+  std::optional<ByteCount> bytes;
   unsigned def;     // index of the defining op
   unsigned lastUse; // index of the last (top-level ancestor of a) user
   /// Like lastUse, ignoring the function's terminator: values that are only
@@ -51,11 +51,11 @@ struct FunctionReport {
   /// Indices into `tensors`.
   SmallVector<unsigned> saved;
   /// Function arguments read by the backward: (argument number, bytes).
-  SmallVector<std::pair<unsigned, std::optional<int64_t>>> savedArgs;
-  int64_t savedArgBytes = 0;
-  int64_t savedBytes = 0;
+  SmallVector<std::pair<unsigned, std::optional<ByteCount>>> savedArgs;
+  ByteCount savedArgBytes;
+  ByteCount savedBytes;
   unsigned savedUnknown = 0;
-  int64_t peakBytes = 0;
+  ByteCount peakBytes;
   Operation *peakOp = nullptr;
   unsigned unknownTensors = 0;
 };
@@ -89,13 +89,23 @@ std::string describeType(Type type) {
 }
 
 /// Formats a byte count as "N B (x.yz MiB)".
-std::string formatBytes(int64_t bytes) {
+std::string formatBytes(ByteCount count) {
+  if (count.isOverflow())
+    return "overflow (more than 2^63-1 B)";
+  int64_t bytes = count.getValue();
   std::string text;
   llvm::raw_string_ostream os(text);
   os << bytes << " B";
   if (bytes >= 1024)
     os << " (" << llvm::format("%.2f", bytes / (1024.0 * 1024.0)) << " MiB)";
   return text;
+}
+
+/// A byte count in JSON: a number, or the string "overflow".
+llvm::json::Value toJson(ByteCount count) {
+  if (count.isOverflow())
+    return "overflow";
+  return count.getValue();
 }
 
 struct MemoryReportPass
@@ -130,9 +140,9 @@ FunctionReport analyze(FunctionOpInterface func) {
         continue;
       // tensor.empty holds no data: its buffer is the one the destination-
       // style op that fills it produces.
-      std::optional<int64_t> bytes = isa<tensor::EmptyOp>(op)
-                                         ? std::optional<int64_t>(0)
-                                         : getTensorBytes(result.getType());
+      std::optional<ByteCount> bytes = isa<tensor::EmptyOp>(op)
+                                           ? std::optional(ByteCount(0))
+                                           : getTensorBytes(result.getType());
       TensorInfo info{result, bytes, index[&op], index[&op], index[&op]};
       for (Operation *user : result.getUsers()) {
         Operation *ancestor = body.findAncestorOpInBlock(*user);
@@ -154,7 +164,7 @@ FunctionReport analyze(FunctionOpInterface func) {
     unsigned start = index[boundary];
     for (auto [i, info] : llvm::enumerate(tensors)) {
       if (info.def >= start || info.lastComputeUse < start ||
-          (info.bytes && *info.bytes == 0))
+          (info.bytes && info.bytes->isZero()))
         continue;
       report.saved.push_back(i);
       if (info.bytes)
@@ -176,7 +186,7 @@ FunctionReport analyze(FunctionOpInterface func) {
       });
       if (!readByBackward)
         continue;
-      std::optional<int64_t> bytes = getTensorBytes(arg.getType());
+      std::optional<ByteCount> bytes = getTensorBytes(arg.getType());
       report.savedArgs.push_back({static_cast<unsigned>(i), bytes});
       if (bytes)
         report.savedArgBytes += *bytes;
@@ -187,7 +197,7 @@ FunctionReport analyze(FunctionOpInterface func) {
   // after it (a prefix sum over interval end points), less the operands
   // whose buffer one of its results takes.
   DenseMap<Value, const TensorInfo *> infoOf;
-  std::vector<int64_t> delta(index.size() + 1, 0);
+  std::vector<ByteCount> delta(index.size() + 1);
   for (const TensorInfo &info : tensors) {
     infoOf[info.value] = &info;
     if (info.bytes) {
@@ -195,11 +205,11 @@ FunctionReport analyze(FunctionOpInterface func) {
       delta[info.lastUse + 1] -= *info.bytes;
     }
   }
-  int64_t running = 0;
+  ByteCount running;
   for (Operation &op : body) {
     unsigned i = index[&op];
     running += delta[i];
-    int64_t live = running;
+    ByteCount live = running;
     for (Value result : op.getResults()) {
       Value reused = getReusedOperand(&op, result);
       const TensorInfo *operand = reused ? infoOf.lookup(reused) : nullptr;
@@ -275,7 +285,7 @@ void printJson(raw_ostream &os, StringRef label,
           {"type", describeType(info->value.getType())},
           {"loc", describeLoc(result.getOwner()->getLoc())}};
       if (info->bytes)
-        entry["bytes"] = *info->bytes;
+        entry["bytes"] = toJson(*info->bytes);
       else
         entry["bytes"] = nullptr;
       saved.push_back(std::move(entry));
@@ -284,7 +294,7 @@ void printJson(raw_ostream &os, StringRef label,
     for (auto [number, bytes] : report.savedArgs) {
       llvm::json::Object entry{{"argument", static_cast<int64_t>(number)}};
       if (bytes)
-        entry["bytes"] = *bytes;
+        entry["bytes"] = toJson(*bytes);
       else
         entry["bytes"] = nullptr;
       savedArgs.push_back(std::move(entry));
@@ -299,11 +309,11 @@ void printJson(raw_ostream &os, StringRef label,
         {"has_backward", report.hasBackward},
         {"saved_tensors", static_cast<int64_t>(report.saved.size())},
         {"saved_arguments", std::move(savedArgs)},
-        {"saved_argument_bytes", report.savedArgBytes},
-        {"saved_bytes", report.savedBytes},
+        {"saved_argument_bytes", toJson(report.savedArgBytes)},
+        {"saved_bytes", toJson(report.savedBytes)},
         {"saved_unknown_size", static_cast<int64_t>(report.savedUnknown)},
         {"saved", std::move(saved)},
-        {"peak_live_bytes", report.peakBytes},
+        {"peak_live_bytes", toJson(report.peakBytes)},
         {"unknown_size_tensors", static_cast<int64_t>(report.unknownTensors)}};
     if (report.peakOp)
       function["peak_at"] = report.peakOp->getName().getStringRef().str() +

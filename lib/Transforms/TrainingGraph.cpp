@@ -6,6 +6,8 @@
 
 #include "TrainingGraph.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
@@ -60,11 +62,42 @@ bool BackwardSlice::isBackward(Operation *op) const {
   return false;
 }
 
-std::optional<int64_t> mlir::iabn::getTensorBytes(Type type) {
+ByteCount &ByteCount::operator+=(ByteCount other) {
+  if (overflow || other.overflow ||
+      llvm::AddOverflow(value, other.value, value))
+    *this = overflowed();
+  return *this;
+}
+
+ByteCount &ByteCount::operator-=(ByteCount other) {
+  if (overflow || other.overflow ||
+      llvm::SubOverflow(value, other.value, value))
+    *this = overflowed();
+  return *this;
+}
+
+bool ByteCount::operator>(ByteCount other) const {
+  if (overflow || other.overflow)
+    return overflow && !other.overflow;
+  return value > other.value;
+}
+
+std::optional<ByteCount> mlir::iabn::getTensorBytes(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape() ||
       !tensor.getElementType().isIntOrFloat())
     return std::nullopt;
-  int64_t bits = tensor.getElementType().getIntOrFloatBitWidth();
-  return (tensor.getNumElements() * bits + 7) / 8;
+  // bytes = ceil(elements * width / 8), checked at every step without
+  // forming the bit count (getNumElements itself would wrap):
+  // elements / 8 * width + ceil(elements % 8 * width / 8).
+  int64_t width = tensor.getElementType().getIntOrFloatBitWidth();
+  int64_t elements = 1;
+  for (int64_t size : tensor.getShape())
+    if (llvm::MulOverflow(elements, size, elements))
+      return ByteCount::overflowed();
+  int64_t bytes;
+  if (llvm::MulOverflow(elements / 8, width, bytes) ||
+      llvm::AddOverflow(bytes, (elements % 8 * width + 7) / 8, bytes))
+    return ByteCount::overflowed();
+  return ByteCount(bytes);
 }

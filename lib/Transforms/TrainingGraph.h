@@ -54,9 +54,34 @@ private:
   Operation *boundary = nullptr;
 };
 
-/// The size in bytes of a statically shaped tensor, or nullopt for dynamic
-/// shapes and non-tensor types.
-std::optional<int64_t> getTensorBytes(Type type);
+/// A byte count that never wraps: a size or sum beyond int64 becomes
+/// "overflow", which stays so through further arithmetic and compares larger
+/// than any number.
+class ByteCount {
+public:
+  ByteCount() = default;
+  explicit ByteCount(int64_t value) : value(value) {}
+  static ByteCount overflowed() {
+    ByteCount count;
+    count.overflow = true;
+    return count;
+  }
+  bool isOverflow() const { return overflow; }
+  /// The value; only meaningful when not an overflow.
+  int64_t getValue() const { return value; }
+  ByteCount &operator+=(ByteCount other);
+  ByteCount &operator-=(ByteCount other);
+  bool operator>(ByteCount other) const;
+  bool isZero() const { return !overflow && value == 0; }
+
+private:
+  int64_t value = 0;
+  bool overflow = false;
+};
+
+/// The size in bytes of a statically shaped tensor (an overflow when it does
+/// not fit in int64), or nullopt for dynamic shapes and non-tensor types.
+std::optional<ByteCount> getTensorBytes(Type type);
 
 } // namespace iabn
 } // namespace mlir

@@ -298,10 +298,16 @@ iabn_status makePlan(const iabn_layout *layout, int multiprocessors,
                 static_cast<long long>(layout->inner));
   plan.channels = layout->channels;
   plan.inner = layout->inner;
-  plan.perChannel = layout->outer * layout->inner;
-  plan.total = plan.perChannel * plan.channels;
-  if (plan.perChannel > (int64_t(1) << 40) || plan.total > (int64_t(1) << 46))
-    return fail(IABN_ERROR_INVALID_ARGUMENT, "tensor too large");
+  // Checked products: sizes from the caller must not wrap.
+  if (__builtin_mul_overflow(layout->outer, layout->inner, &plan.perChannel) ||
+      __builtin_mul_overflow(plan.perChannel, plan.channels, &plan.total) ||
+      plan.perChannel > (int64_t(1) << 40) || plan.total > (int64_t(1) << 46))
+    return fail(IABN_ERROR_INVALID_ARGUMENT,
+                "tensor too large: outer=%lld channels=%lld inner=%lld "
+                "exceeds 2^40 values per channel or 2^46 values",
+                static_cast<long long>(layout->outer),
+                static_cast<long long>(layout->channels),
+                static_cast<long long>(layout->inner));
   // Grids have one block per channel (and split): keep them within the
   // 2^31 - 1 blocks of a grid's x dimension, with room for the splits.
   if (plan.channels > (int64_t(1) << 24))

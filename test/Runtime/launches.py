@@ -134,6 +134,9 @@ call("non-finite count", L.iabn_backward_apply, layout(F32, 4, 3, 1),
 call("too many channels", L.iabn_forward_inference,
      layout(F32, 1, (1 << 24) + 1, 1), options(LEAKY), X, Z, GAMMA, BETA, RM,
      RV, WS, WS_BYTES, None)
+call("sizes whose product wraps int64", L.iabn_forward_inference,
+     layout(F32, 1 << 40, 4, 1 << 30), options(LEAKY), X, Z, GAMMA, BETA, RM,
+     RV, WS, WS_BYTES, None)
 print("== workspace bytes (8, 64, 3136) f32:",
       L.iabn_workspace_size(ctypes.byref(Layout(F32, 8, 64, 3136))),
       flush=True)

@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 
 using namespace mlir;
@@ -41,6 +42,14 @@ static LogicalResult verifyChannelLayout(Operation *op, ShapedType data,
   if (featureDim < 0 || featureDim >= rank)
     return op->emitOpError("feature_dim ")
            << featureDim << " is out of range for data of rank " << rank;
+  // The lowerings compute element and sample counts in int64/index: the
+  // static part of the shape must not wrap.
+  int64_t elements = 1;
+  for (int64_t size : data.getShape())
+    if (!ShapedType::isDynamic(size) &&
+        llvm::MulOverflow(elements, size, elements))
+      return op->emitOpError("data of shape ")
+             << data << " has more than 2^63-1 elements";
   int64_t numChannels = data.getDimSize(featureDim);
   Type firstElementType;
   for (const ChannelValue &channel : channels) {
