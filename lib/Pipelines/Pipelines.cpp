@@ -31,6 +31,14 @@ void mlir::iabn::buildInPlaceABNPipeline(
   rewrite.gammaMode = options.gammaMode;
   rewrite.allowRecompute = options.recompute;
   rewrite.overwriteArguments = options.overwriteArguments;
+  // Clean up first, so that the rewrite's remarks (One-Shot Analysis of the
+  // rewritten graph) describe the graph that is bufferized in the end: folds
+  // such as cast(cast(x)) change which copies bufferization makes.
+  {
+    OpPassManager &funcPm = pm.nest<func::FuncOp>();
+    funcPm.addPass(createCanonicalizerPass());
+    funcPm.addPass(createCSEPass());
+  }
   pm.addPass(createInPlaceABNPass(rewrite));
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createCanonicalizerPass());

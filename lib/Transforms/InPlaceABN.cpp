@@ -30,6 +30,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -558,10 +559,19 @@ Operation *findCopyOnAliasChain(Value value,
       continue;
     }
     Operation *def = current.getDefiningOp();
-    if (!state.getOptions().dynCastBufferizableOp(def) || returnsNewBuffers(def))
+    // A fused op's result is its own buffer: a copy there is reported by
+    // that op's remark.
+    if (!state.getOptions().dynCastBufferizableOp(def) ||
+        returnsNewBuffers(def) || isa<InPlaceABNOp, InPlaceABNGradOp>(def))
       continue;
     for (const bufferization::AliasingOpOperand &alias :
          state.getAliasingOpOperands(current)) {
+      // An op that writes its destination (a linalg op's outs) defines the
+      // value in its own buffer: a copy there is that op's, not x's. (A call
+      // to an unknown callee counts as a write but may return its operand.)
+      if (!isa<CallOpInterface>(def) &&
+          state.bufferizesToMemoryWrite(*alias.opOperand))
+        continue;
       if (!state.isInPlace(*alias.opOperand))
         return def;
       visit(alias.opOperand->get());
@@ -654,6 +664,25 @@ void InPlaceABNPass::emitDecisionRemark(
 
 void InPlaceABNPass::runOnOperation() {
   ModuleOp module = getOperation();
+  // Dead ops (e.g. a residual add whose result nobody uses) would keep x or
+  // y alive for the matching and the analysis, and disappear in the next
+  // cleanup: drop them first, so that the decisions and their remarks hold
+  // for the graph that is bufferized.
+  bool erased = true;
+  while (erased) {
+    erased = false;
+    SmallVector<Operation *> dead;
+    module.walk([&](Operation *op) {
+      if (!isa<func::FuncOp>(op) && op->getParentOp() != module &&
+          isOpTriviallyDead(op))
+        dead.push_back(op);
+    });
+    for (Operation *op : dead) {
+      op->erase();
+      erased = true;
+    }
+  }
+
   SmallVector<Decision> decisions;
   for (auto func : module.getOps<func::FuncOp>())
     if (!func.isExternal())

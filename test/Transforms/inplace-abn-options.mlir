@@ -19,12 +19,12 @@ func.func private @producer() -> tensor<8x16xf32>
 // recompute=false leaves relu chains alone and says so.
 // NORECOMPUTE-LABEL: func.func @relu
 // NORECOMPUTE-NOT: iabn.batch_norm_inference
-func.func @relu(%dz: tensor<8x16xf32> {iabn.gradient}) -> tensor<8x16xf32> {
+func.func @relu(%dz: tensor<8x16xf32> {iabn.gradient}) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
   // expected-remark @+1 {{not rewritten: activation #iabn.activation<relu> is not invertible and recompute is disabled}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <relu> %y : tensor<8x16xf32>
   %dy = iabn.activation_grad <relu> %dz, %y : tensor<8x16xf32>
   %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
-  return %dx : tensor<8x16xf32>
+  return %z, %dx : tensor<8x16xf32>, tensor<8x16xf32>
 }
