@@ -192,6 +192,7 @@ func.func @epsilon_zero(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
 // ops first.
 // CHECK-LABEL: func.func @dead_reader
 // CHECK-NOT: linalg.add
+// CHECK: return
 func.func @dead_reader(%e: tensor<8x16xf32>, %s: f32) -> tensor<8x16xf32> {
   %x = linalg.fill ins(%s : f32) outs(%e : tensor<8x16xf32>) -> tensor<8x16xf32>
   // expected-remark @+1 {{; z overwrites x}}
