@@ -2,11 +2,13 @@
 
 import copy
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from iabn.torch import InPlaceABN, convert
+from iabn.torch.convert import ConversionError
 
 
 def test_convert_replaces_in_place_chains_and_keeps_results():
@@ -121,3 +123,129 @@ def test_convert_wide_resnet38_matches_the_benchmark_plan():
     converted.eval()
     reference.eval()
     assert torch.allclose(converted(x), reference(x), atol=1e-10)
+
+
+# --- Safety of the conversion: writes, shared modules, verification --------
+
+class _Block(nn.Module):
+    """A residual block written as torchvision writes it: one activation
+    module used twice, `out += identity` on the second batch norm's output,
+    activations with inplace=True."""
+
+    def __init__(self, act):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.relu = act
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out)
+
+
+def _train_step_matches(model, x):
+    """One SGD step of the converted model against the unconverted one, in
+    float64: same loss, gradients and parameters."""
+    reference = copy.deepcopy(model).double()
+    converted, result = convert(model.double(), x.double(), verbose=False)
+    losses = []
+    for m in (reference, converted):
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        loss = m(x.double().clone()).square().mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert abs(losses[0] - losses[1]) <= 1e-9 * max(1.0, abs(losses[0]))
+    for (na, pa), (nb, pb) in zip(reference.named_parameters(),
+                                  converted.named_parameters()):
+        assert na == nb and torch.allclose(pa, pb, atol=1e-9), na
+    return converted, result
+
+
+def test_convert_output_written_in_place_is_left_alone():
+    torch.manual_seed(1)
+    model = _Block(nn.LeakyReLU(0.1))
+    converted, result = _train_step_matches(model, torch.randn(2, 4, 6, 6))
+    reasons = dict(result.left_alone)
+    # out += x writes bn2's output: bn2 stays a BatchNorm2d, with the writer.
+    assert isinstance(converted.bn2, nn.BatchNorm2d)
+    assert "written in place later by aten.add_" in reasons["bn2"]
+    # The LeakyReLU module is also called after the residual add: it cannot
+    # be absorbed into bn1.
+    assert isinstance(converted.bn1, nn.BatchNorm2d)
+    assert "also called elsewhere" in reasons["bn1"]
+
+
+def test_convert_switches_inplace_activation_writers_out_of_place():
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.ReLU6(inplace=True), nn.Conv2d(4, 4, 1),
+                          nn.BatchNorm2d(4), nn.SiLU(inplace=True))
+    converted, result = _train_step_matches(model, torch.randn(2, 3, 5, 5))
+    # BN -> ReLU6/SiLU is an identity chain for the compiler; the activation
+    # wrote the fused layer's output in place: now out of place.
+    assert isinstance(converted[1], InPlaceABN)
+    assert converted[2].inplace is False and converted[5].inplace is False
+    assert sorted(result.out_of_place_writers) == ["2", "5"]
+
+
+def test_convert_batch_norm_called_twice():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+            self.bn = nn.BatchNorm2d(3)
+            self.act = nn.LeakyReLU(0.2)
+
+        def forward(self, x):
+            h = self.act(self.bn(self.conv(x)))
+            return self.act(self.bn(h * 2.0)) + h
+
+    torch.manual_seed(3)
+    converted, result = _train_step_matches(Twice(), torch.randn(4, 3, 4, 4))
+    # Converted only if every call site agrees; never a different model
+    # (the training step above matches either way).
+    if isinstance(converted.bn, InPlaceABN):
+        assert converted.bn.inplace is False or all(
+            p["inplace"] for p in result.plan)
+
+
+def test_convert_verify_names_the_first_differing_layer():
+    # |gamma| < eps: the BN-exact gamma rule differs from BatchNorm there,
+    # so the converted model is not the same model and convert says so.
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.LeakyReLU(0.1), nn.Conv2d(4, 2, 1))
+    with torch.no_grad():
+        model[1].weight.zero_()
+    with pytest.raises(ConversionError, match="from layer '2'"):
+        convert(model, torch.randn(2, 3, 4, 4), verbose=False)
+    # verify=False keeps the result.
+    model2 = copy.deepcopy(model)
+    converted, _ = convert(model2, torch.randn(2, 3, 4, 4), verbose=False,
+                           verify=False)
+    assert isinstance(converted[1], InPlaceABN)
+
+
+def test_double_backward_and_integer_inputs_raise():
+    layer = InPlaceABN(3, activation="leaky_relu", inplace=False).double()
+    x = torch.randn(4, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    z = layer(x)
+    (g,) = torch.autograd.grad(z.square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        g.sum().backward()
+    with pytest.raises(TypeError, match="floating-point"):
+        layer(torch.ones(4, 3, 2, 2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_convert_torchvision_models_train(name):
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(4)
+    model = getattr(torchvision.models, name)(num_classes=5)
+    x = torch.randn(2, 3, 32, 32)
+    converted, result = convert(model, x, verbose=False)
+    converted(x.clone()).sum().backward()

@@ -10,6 +10,25 @@ read later (e.g. a residual shortcut) it gets ``inplace=False``: z goes to
 a new tensor, and the backward still keeps only z. Chains the compiler does
 not fuse (relu, mismatched structure) are left untouched. The remarks say
 why for each.
+
+The exported graph is functional: it cannot show the model's own in-place
+writes (``out += identity``, ``ReLU(inplace=True)``), which would overwrite
+the z that the fused layer saves for its backward. ``convert`` therefore
+also runs the model once under a dispatch mode that sees every aten op that
+writes a tensor, and for each batch norm whose output (or its absorbed
+activation's output) is written later:
+
+* an activation module with ``inplace=True`` is switched to out of place
+  (the same values: provably equivalent);
+* any other writer leaves the batch norm unconverted, with a reason.
+
+A module called at several places (a batch norm applied twice, an
+activation module shared by several layers or also used elsewhere) is
+converted only when every call site agrees. With ``verify=True`` (default)
+the converted model is checked against the original before returning: both
+(deep copies, float64, CPU) run forward and backward on the example input,
+and outputs, input and parameter gradients and running statistics must
+agree; the first differing layer is named otherwise.
 """
 
 import copy
@@ -24,6 +43,10 @@ from .nn import InPlaceABN, share_state
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
+class ConversionError(RuntimeError):
+    """The converted model does not compute what the original computes."""
+
+
 def _activation_of(module):
     """(activation, parameter) for a module InPlaceABN can absorb."""
     if isinstance(module, nn.LeakyReLU) and module.negative_slope > 0:
@@ -33,36 +56,124 @@ def _activation_of(module):
     return None
 
 
-def _trace_calls(model, example_input):
-    """Runs the model once and returns, in call order, each batch-norm module
-    with the module that consumed its output right after (or None)."""
-    calls, last = [], {}
-    hooks = []
-
-    def after_bn(module, inputs, output):
-        calls.append([module, None])
-        last["bn"] = (len(calls) - 1, output)
-
-    def before_any(module, inputs):
-        if "bn" in last and inputs and inputs[0] is last["bn"][1]:
-            calls[last["bn"][0]][1] = module
-        last.pop("bn", None)
-
-    for module in model.modules():
-        if isinstance(module, _BATCH_NORMS):
-            hooks.append(module.register_forward_hook(after_bn))
-        elif not list(module.children()):
-            hooks.append(module.register_forward_pre_hook(before_any))
-    was_training = model.training
+def _byte_range(t):
+    """[start, end) of the memory a tensor's storage spans (its whole
+    storage: views of it count)."""
     try:
-        model.train()
-        with torch.no_grad():
-            model(example_input.clone())
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
-    return calls
+        storage = t.untyped_storage()
+        size = storage.nbytes()
+    except AttributeError:  # torch < 2.0
+        storage = t.storage()
+        size = storage.size() * t.element_size()
+    start = storage.data_ptr()
+    return start, start + size
+
+
+def _written_tensors(func, args, kwargs):
+    """The tensors an aten op writes (arguments its schema marks as written,
+    e.g. self of add_, out= arguments)."""
+    written = []
+    schema = getattr(func, "_schema", None)
+    if schema is None:
+        return written
+    values = list(args) + [kwargs.get(a.name) for a in
+                           schema.arguments[len(args):]]
+    for argument, value in zip(schema.arguments, values):
+        info = argument.alias_info
+        if info is not None and info.is_write and isinstance(value,
+                                                             torch.Tensor):
+            written.append(value)
+    return written
+
+
+class _Trace:
+    """One run of the model, in training mode and without gradients:
+
+    * ``calls``: each batch-norm call with the leaf module that consumed its
+      output right after (or None);
+    * ``leaf_calls``: how often each leaf module was called;
+    * ``writes``: per batch-norm call, the in-place writes into its output
+      (or into the output of the module right after it, which the fused
+      layer replaces), as (op name, innermost module, module's name).
+    """
+
+    def __init__(self, model, example_input):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        self.calls, self.leaf_calls, self.writes = [], {}, {}
+        names = {m: n for n, m in model.named_modules()}
+        stack, last, watched, keep = [], {}, [], []
+        trace = self
+
+        def push(module, inputs):
+            stack.append(module)
+
+        def pop(module, inputs, output):
+            stack.pop()
+
+        def after_bn(module, inputs, output):
+            trace.calls.append([module, None])
+            index = len(trace.calls) - 1
+            last["bn"] = (index, output)
+            watched.append((index, _byte_range(output), None))
+            keep.append(output)
+
+        def before_leaf(module, inputs):
+            trace.leaf_calls[module] = trace.leaf_calls.get(module, 0) + 1
+            if "bn" in last and inputs and inputs[0] is last["bn"][1]:
+                index = last["bn"][0]
+                trace.calls[index][1] = module
+                last["next"] = (index, module)
+            last.pop("bn", None)
+
+        def after_leaf(module, inputs, output):
+            nxt = last.pop("next", None)
+            if nxt and nxt[1] is module and isinstance(output, torch.Tensor):
+                # The fused layer's output replaces this module's output.
+                watched.append((nxt[0], _byte_range(output), module))
+                keep.append(output)
+
+        class Writes(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                for t in _written_tensors(func, args, kwargs):
+                    start, end = _byte_range(t)
+                    inner = stack[-1] if stack else None
+                    for index, (lo, hi), owner in watched:
+                        if start < hi and lo < end:
+                            # The absorbed activation writing its own input
+                            # (inplace=True) is the chain itself.
+                            if owner is None and inner is \
+                                    trace.calls[index][1] and \
+                                    _activation_of(inner) is not None:
+                                continue
+                            if owner is not None and inner is owner:
+                                continue
+                            trace.writes.setdefault(index, []).append(
+                                (str(func.overloadpacket.__name__)
+                                 if hasattr(func, "overloadpacket")
+                                 else str(func), inner,
+                                 names.get(inner, "?")))
+                return func(*args, **kwargs)
+
+        hooks = []
+        for module in model.modules():
+            hooks.append(module.register_forward_pre_hook(push))
+            hooks.append(module.register_forward_hook(pop))
+            if isinstance(module, _BATCH_NORMS):
+                hooks.append(module.register_forward_hook(after_bn))
+            elif not list(module.children()):
+                hooks.append(module.register_forward_pre_hook(before_leaf))
+                hooks.append(module.register_forward_hook(after_leaf))
+        was_training = model.training
+        try:
+            model.train()
+            with torch.no_grad(), Writes():
+                model(example_input.clone())
+        finally:
+            model.train(was_training)
+            for hook in hooks:
+                hook.remove()
 
 
 def _replace(model, target, replacement):
@@ -74,43 +185,110 @@ def _replace(model, target, replacement):
     return False
 
 
-def convert(model, example_input, verbose=True):
-    """Replaces the BatchNorm(+activation) pairs that the compiler fuses in
-    place by InPlaceABN; returns (model, compiler result). The model is
-    modified in place; its running statistics are unchanged by the
-    analysis (it runs on copies). `result.replaced` lists (batch norm,
-    activation); `result.plan` the same decisions by module name (batch
-    norm, activation, parameter, absorbed activation module)."""
-    # Analyse a copy (tracing runs the model); map its modules back to the
-    # model's own modules by name.
+_ZERO_REMARK = re.compile(r"; z overwrites x(;|$)")
+
+
+def convert(model, example_input, verbose=True, verify=True):
+    """Replaces the BatchNorm(+activation) pairs that the compiler fuses by
+    InPlaceABN (BN-exact gamma rule, ``gamma_mode="sign_clamp"``); returns
+    (model, compiler result). The model is modified in place; its running
+    statistics are unchanged by the analysis (it runs on copies).
+    ``result.replaced`` lists (batch norm, activation); ``result.plan`` the
+    same decisions by module name (batch norm, activation, parameter,
+    absorbed activation module, inplace); ``result.left_alone`` the batch
+    norms the compiler fused but the conversion left alone, with the reason;
+    ``result.out_of_place_writers`` the activation modules switched to
+    ``inplace=False``. ``verify`` checks the converted model against the
+    original (see the module docstring) and raises ConversionError."""
+    original = copy.deepcopy(model) if verify else None
     own = dict(model.named_modules())
     shadow = copy.deepcopy(model)
-    calls = _trace_calls(shadow, example_input)
+    trace = _Trace(shadow, example_input)
+    calls = trace.calls
     shadow_names = {id(m): n for n, m in shadow.named_modules()}
     result = memory_report(copy.deepcopy(model), example_input)
-    replaced, plan = [], []
+
+    # The compiler's decision per batch-norm call site (by its location).
+    sites = {}
     for remark in result.remarks:
         match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)",
                           remark.location)
-        if not match or not remark.message.startswith("inplace:"):
+        if match and remark.message.startswith("inplace:"):
+            sites[int(match.group(1))] = remark.message
+    left_alone, switched = [], []
+
+    def leave(bn, reason):
+        left_alone.append((shadow_names[id(bn)], reason))
+
+    # Group call sites by batch-norm module: every site must agree.
+    by_module = {}
+    for index, (bn, nxt) in enumerate(calls):
+        by_module.setdefault(bn, []).append((index, nxt))
+    decisions = []
+    for bn, uses in by_module.items():
+        messages = [sites.get(i) for i, _ in uses]
+        if any(m is None for m in messages):
+            if any(m is not None for m in messages):
+                leave(bn, "called at several places, not fused at all of "
+                          "them")
             continue
-        # Fused: the backward needs z only. Where z may not overwrite x (x is
-        # read later), the layer writes z to a new tensor.
-        inplace = "z overwrites x" in remark.message
-        index = int(match.group(1))
-        if index >= len(calls):
+        nexts = {id(n) for _, n in uses}
+        if len(nexts) > 1:
+            leave(bn, "called at several places, followed by different "
+                      "modules")
             continue
-        bn_shadow, next_shadow = calls[index]
+        nxt = uses[0][1]
+        activation = _activation_of(nxt) if nxt is not None else None
+        # In-place writes into the output the fused layer saves.
+        fatal = None
+        fixes = []
+        for index, _ in uses:
+            for op, inner, name in trace.writes.get(index, []):
+                if inner is not None and getattr(inner, "inplace", False) \
+                        is True and not list(inner.children()):
+                    fixes.append(inner)
+                else:
+                    fatal = (f"its output is written in place later by "
+                             f"aten.{op} in '{name}' "
+                             f"({type(inner).__name__}); the fused layer "
+                             "saves that output for its backward")
+        if fatal:
+            leave(bn, fatal)
+            continue
+
+        kinds = set()
+        for m in messages:
+            k = re.match(r"inplace: #iabn\.activation<(\w+)", m)
+            kinds.add(k.group(1) if k else None)
+        expected = activation[0] if activation else "identity"
+        if kinds != {expected}:
+            leave(bn, f"the compiler fused {sorted(map(str, kinds))} but the "
+                      f"module after it is {type(nxt).__name__}")
+            continue
+        if activation is not None and trace.leaf_calls.get(nxt, 0) != \
+                len(uses):
+            leave(bn, f"its activation module "
+                      f"'{shadow_names[id(nxt)]}' is also called elsewhere "
+                      "(shared): absorbing it would change the other calls")
+            continue
+        inplace = all(_ZERO_REMARK.search(m) for m in messages)
+        decisions.append((bn, nxt, activation, inplace, fixes))
+
+    # An activation module absorbed by one batch norm must not be needed by
+    # another that stays.
+    replaced, plan = [], []
+    for bn_shadow, next_shadow, activation, inplace, fixes in decisions:
         bn = own[shadow_names[id(bn_shadow)]]
-        activation = _activation_of(next_shadow) if next_shadow is not None \
-            else None
-        if activation is None and "#iabn.activation<identity>" not in \
-                remark.message:
-            continue
+        for writer in fixes:
+            target = own[shadow_names[id(writer)]]
+            if getattr(target, "inplace", False):
+                target.inplace = False
+                switched.append(shadow_names[id(writer)])
         act, param = activation or ("identity", 0.0)
         layer = share_state(InPlaceABN(bn.num_features, bn.eps, bn.momentum,
                                        bn.affine, bn.track_running_stats, act,
-                                       param, inplace=inplace), bn)
+                                       param, gamma_mode="sign_clamp",
+                                       inplace=inplace), bn)
         if not _replace(model, bn, layer):
             continue
         if activation is not None:
@@ -123,10 +301,117 @@ def convert(model, example_input, verbose=True):
     if verbose:
         for remark in result.remarks:
             print(f"{remark.location}: {remark.message}")
+        for name, reason in left_alone:
+            print(f"iabn.torch.convert: '{name}' left as it is: {reason}")
+        for name in switched:
+            print(f"iabn.torch.convert: '{name}' switched to inplace=False "
+                  "(it wrote a fused layer's output)")
         print(f"iabn.torch.convert: {len(replaced)} of {len(calls)} batch "
-              f"norms replaced by InPlaceABN ({sum(p['inplace'] for p in plan)}"
-              f" in place)")
+              f"norms replaced by InPlaceABN "
+              f"({sum(p['inplace'] for p in plan)} in place)")
     result.replaced = replaced
-    # The same decisions by module name (JSON-friendly), to apply elsewhere.
     result.plan = plan
+    result.left_alone = left_alone
+    result.out_of_place_writers = switched
+    if verify:
+        verify_conversion(original, model, example_input)
     return model, result
+
+
+def _compare(a, b):
+    """max |a - b| / max(1, max |a|) (inf for a shape or finiteness
+    mismatch)."""
+    if a is None or b is None:
+        return 0.0 if a is None and b is None else float("inf")
+    if a.shape != b.shape:
+        return float("inf")
+    a, b = a.double(), b.double()
+    if not torch.equal(torch.isfinite(a), torch.isfinite(b)):
+        return float("inf")
+    finite = torch.isfinite(a)
+    if not finite.any():
+        return 0.0
+    scale = max(1.0, a[finite].abs().max().item())
+    return (a[finite] - b[finite]).abs().max().item() / scale
+
+
+def verify_conversion(original, converted, example_input, tolerance=1e-6):
+    """Runs deep copies of `original` and `converted` in float64 on the CPU,
+    forward and backward (a fixed random output gradient) on
+    `example_input` in training mode; raises ConversionError naming the
+    first layer whose output differs, or the first differing gradient or
+    running statistic."""
+    if not example_input.is_floating_point():
+        return  # nothing to differentiate: the forward is checked below
+    a = copy.deepcopy(original).double().cpu().train()
+    b = copy.deepcopy(converted).double().cpu().train()
+    outputs = ({}, {})
+    order = []
+    hooks = []
+    for k, model in enumerate((a, b)):
+        for name, module in model.named_modules():
+            if list(module.children()) and not isinstance(module,
+                                                          InPlaceABN):
+                continue
+
+            def record(m, inputs, output, name=name, k=k):
+                if isinstance(output, torch.Tensor) and \
+                        name not in outputs[k]:
+                    outputs[k][name] = output.detach().clone()
+                    if k == 0:
+                        order.append(name)
+            hooks.append(module.register_forward_hook(record))
+    x = example_input.detach().double().cpu()
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    try:
+        # The same random stream for both (dropout masks).
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            ya = a(xa)
+            torch.manual_seed(0)
+            yb = b(xb)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    generator = torch.Generator().manual_seed(0)
+    g = torch.randn(ya.shape, dtype=ya.dtype, generator=generator)
+    # The first layer whose output differs (absorbed activations: the fused
+    # layer's output is compared with the activation's).
+    fused = {name for name, m in b.named_modules()
+             if isinstance(m, InPlaceABN) and m.activation != "identity"}
+    for name in order:
+        # A fused layer's output is its absorbed activation's output: that
+        # one is compared at the activation's name.
+        if name in fused:
+            continue
+        if name in outputs[1] and \
+                _compare(outputs[0][name], outputs[1][name]) > tolerance:
+            raise ConversionError(
+                f"iabn.torch.convert: the converted model differs from the "
+                f"original from layer '{name}' on (relative difference "
+                f"{_compare(outputs[0][name], outputs[1][name]):.3g}); pass "
+                "verify=False to keep it anyway")
+    if _compare(ya, yb) > tolerance:
+        raise ConversionError("iabn.torch.convert: the converted model's "
+                              "output differs from the original's")
+    (ya * g).sum().backward()
+    try:
+        (yb * g).sum().backward()
+    except RuntimeError as error:
+        raise ConversionError(f"iabn.torch.convert: the converted model's "
+                              f"backward fails: {error}") from error
+    checks = [("input gradient", xa.grad, xb.grad)]
+    params_b = dict(b.named_parameters())
+    for name, p in a.named_parameters():
+        checks.append((f"gradient of '{name}'", p.grad,
+                       params_b[name].grad if name in params_b else None))
+    buffers_b = dict(b.named_buffers())
+    for name, t in a.named_buffers():
+        checks.append((f"buffer '{name}'", t, buffers_b.get(name)))
+    for what, ta, tb in checks:
+        err = _compare(ta, tb)
+        if err > tolerance:
+            raise ConversionError(
+                f"iabn.torch.convert: the converted model differs from the "
+                f"original in the {what} (relative difference {err:.3g}); "
+                "pass verify=False to keep it anyway")

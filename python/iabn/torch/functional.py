@@ -11,6 +11,7 @@ everything else runs the same math in torch (f32, or f64 for f64 data).
 """
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from . import _cuda, _ops
 
@@ -299,6 +300,7 @@ class InPlaceABNFunction(torch.autograd.Function):
         return z
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dz):
         z, weight, bias, var = ctx.saved_tensors
         training, eps, activation, param, gamma_mode, layout = ctx.config
@@ -324,6 +326,9 @@ def check_arguments(x, running_mean, running_var, training, activation,
     """The argument checks shared by the functional forms."""
     check_activation(activation, activation_param)
     check_gamma_mode(gamma_mode)
+    if not x.is_floating_point():
+        raise TypeError(f"InPlace-ABN needs a floating-point input, got "
+                        f"{x.dtype}")
     if x.dim() < 2:
         raise ValueError(f"expected an input of rank >= 2, got {x.dim()}")
     if not training and (running_mean is None or running_var is None):

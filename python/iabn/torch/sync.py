@@ -16,6 +16,7 @@ averages them like every other parameter gradient.
 
 import torch
 import torch.distributed as dist
+from torch.autograd.function import once_differentiable
 
 from . import functional as F
 
@@ -97,6 +98,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         return z
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, dz):
         z, weight, bias, var = ctx.saved_tensors
         eps, activation, param, gamma_mode, layout, group, count = ctx.config
