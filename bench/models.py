@@ -26,7 +26,7 @@ from iabn.torch.nn import share_state
 def norm_act(kind, channels, activation="leaky_relu"):
     if kind == "iabn":
         return InPlaceABN(channels, activation=activation,
-                          activation_param=0.01)
+                          activation_param=0.01, gamma_mode="sign_clamp")
     layers = [nn.BatchNorm2d(channels)]
     if activation == "leaky_relu":
         layers.append(nn.LeakyReLU(0.01))
@@ -185,6 +185,7 @@ def apply_plan(model, plan):
                            bn.track_running_stats,
                            activation=entry["activation"],
                            activation_param=entry["param"],
+                           gamma_mode="sign_clamp",
                            inplace=entry.get("inplace", True))
         replace(entry["bn"], share_state(layer, bn))
         if entry.get("absorbed"):

@@ -34,7 +34,8 @@ def main():
                     torch.contiguous_format
                 x0 = (torch.randn(8, 64, 28, 28, device="cuda") * 2 + 1).to(
                     dtype).contiguous(memory_format=fmt)
-                m = InPlaceABN(64, activation=act, activation_param=p).cuda()
+                m = InPlaceABN(64, activation=act, activation_param=p,
+                               gamma_mode="sign_clamp").cuda()
                 bn = torch.nn.BatchNorm2d(64).cuda()
                 with torch.no_grad():
                     m.weight.uniform_(-2, 2)
@@ -115,7 +116,8 @@ def model_cases():
     for autocast_dtype in (None, torch.float16, torch.bfloat16):
         for compiled in ((False, True) if has_compile else (False,)):
             ours = _net(InPlaceABN(64, activation="leaky_relu",
-                                   activation_param=0.01))
+                                   activation_param=0.01,
+                                   gamma_mode="sign_clamp"))
             ref = _net(torch.nn.Sequential(torch.nn.BatchNorm2d(64),
                                            torch.nn.LeakyReLU(0.01)))
             ours = ours.to(memory_format=torch.channels_last)

@@ -44,8 +44,8 @@ def layer_cases(rank, report):
                        (2 + r) + r) for r, b in enumerate(BATCHES)]
                 dzs = [torch.randn(b, c, 28, 28, device=dev, generator=g)
                        for b in BATCHES]
-                m = InPlaceABNSync(c, activation=act,
-                                   activation_param=p).to(dev)
+                m = InPlaceABNSync(c, activation=act, activation_param=p,
+                                   gamma_mode="sign_clamp").to(dev)
                 bn = torch.nn.BatchNorm2d(c).to(dev)
                 with torch.no_grad():
                     m.weight.copy_(torch.linspace(-2, 2, c))
@@ -93,7 +93,8 @@ def ddp_case(rank, report):
             torch.nn.Conv2d(32, 8, 3, padding=1)).to(dev)
 
     sync = model(InPlaceABNSync(32, activation="leaky_relu",
-                                activation_param=0.1))
+                                activation_param=0.1,
+                                gamma_mode="sign_clamp"))
     whole = model(torch.nn.Sequential(torch.nn.BatchNorm2d(32),
                                       torch.nn.LeakyReLU(0.1)))
     ddp = torch.nn.parallel.DistributedDataParallel(sync, device_ids=[rank])

@@ -21,7 +21,8 @@ result = compiler.inplace_abn(open(os.environ["EXAMPLE"]).read())
 print("remarks:", len(result.remarks))
 
 torch.manual_seed(0)
-m = InPlaceABN(4, activation="leaky_relu", activation_param=0.1).double()
+m = InPlaceABN(4, activation="leaky_relu", activation_param=0.1,
+               gamma_mode="sign_clamp").double()
 bn = torch.nn.BatchNorm2d(4).double()
 x = torch.randn(3, 4, 5, 5, dtype=torch.float64)
 z = m(x.clone())

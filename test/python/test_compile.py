@@ -64,7 +64,7 @@ def test_opcheck(training):
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_compiled_matches_batchnorm(act, p, momentum):
     ours = _model(InPlaceABN(8, activation=act, activation_param=p,
-                             momentum=momentum))
+                             momentum=momentum, gamma_mode="sign_clamp"))
     ref = _model(torch.nn.Sequential(torch.nn.BatchNorm2d(8,
                                                           momentum=momentum),
                                      _reference(act, p)))
@@ -114,7 +114,8 @@ def _saved_full_size(norm, x):
 
 def test_compiled_graph_saves_z_not_x():
     x = torch.randn(4, 6, 5, 5, dtype=torch.float64)
-    ours = _saved_full_size(InPlaceABN(6, activation="leaky_relu"), x)
+    ours = _saved_full_size(InPlaceABN(6, activation="leaky_relu",
+                                           gamma_mode="sign_clamp"), x)
     theirs = _saved_full_size(torch.nn.Sequential(torch.nn.BatchNorm2d(6),
                                                   torch.nn.LeakyReLU(0.01)),
                               x)

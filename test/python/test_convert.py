@@ -249,3 +249,35 @@ def test_convert_torchvision_models_train(name):
     x = torch.randn(2, 3, 32, 32)
     converted, result = convert(model, x, verbose=False)
     converted(x.clone()).sum().backward()
+
+
+def test_revert_gives_batchnorm_and_activation_with_the_same_forward():
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.LeakyReLU(0.1), nn.Conv2d(4, 4, 1),
+                          nn.BatchNorm2d(4), nn.ELU(0.5)).double()
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    converted, _ = convert(model, x, verbose=False)
+    converted(x.clone())  # one training step of statistics
+    converted.eval()
+    expected = converted(x.clone())
+    from iabn.torch import revert
+    plain = revert(converted)
+    kinds = [type(m).__name__ for m in plain]
+    assert kinds == ["Conv2d", "BatchNorm2d", "LeakyReLU", "Conv2d",
+                     "BatchNorm2d", "ELU"]
+    assert torch.allclose(plain(x.clone()), expected, atol=1e-12)
+    traced = torch.jit.trace(plain, x)
+    assert torch.allclose(traced(x.clone()), expected, atol=1e-12)
+
+
+def test_tracing_scripting_and_leaf_inputs_give_clear_errors():
+    layer = InPlaceABN(3)
+    x = torch.randn(2, 3, 4, 4)
+    with pytest.raises(RuntimeError, match="revert"):
+        torch.jit.trace(layer, x)
+    with pytest.raises(RuntimeError, match="revert"):
+        torch.jit.script(layer)
+    leaf = torch.randn(2, 3, 4, 4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="inplace=False"):
+        layer(leaf)

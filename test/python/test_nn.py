@@ -15,6 +15,7 @@ def reference(act, p):
 
 
 def pair(act, p, channels=3, **kwargs):
+    kwargs.setdefault("gamma_mode", "sign_clamp")  # BatchNorm's rule
     m = InPlaceABN(channels, activation=act, activation_param=p,
                    **kwargs).double()
     bn = torch.nn.BatchNorm2d(channels, momentum=kwargs.get("momentum", 0.1)
@@ -152,3 +153,37 @@ def test_errors():
 def test_abn_supports_relu():
     m = ABN(3, activation="relu")
     assert (m(torch.randn(4, 3, 2, 2)) >= 0).all()
+
+
+def test_official_defaults_and_state_dicts():
+    # The official package's rule by default: |gamma| + eps.
+    m = InPlaceABN(3)
+    assert m.gamma_mode == "abs_plus_eps"
+    # A state dict without num_batches_tracked (the official package's)
+    # loads strictly; the counter starts at 0.
+    state = {k: v for k, v in InPlaceABN(3).state_dict().items()
+             if k != "num_batches_tracked"}
+    state["weight"] = torch.tensor([-1.0, 0.5, 2.0])
+    m.load_state_dict(state, strict=True)
+    assert int(m.num_batches_tracked) == 0
+    # ... and with it.
+    m.load_state_dict(InPlaceABN(3).state_dict(), strict=True)
+    m.eval()
+    x = torch.randn(2, 3, 2, 2, dtype=torch.float64)
+    m = m.double()
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([-1.0, 0.5, 2.0]))
+    expected = F.leaky_relu(
+        (x - m.running_mean.view(1, -1, 1, 1)) /
+        torch.sqrt(m.running_var.view(1, -1, 1, 1) + m.eps) *
+        (m.weight.abs() + m.eps).view(1, -1, 1, 1) +
+        m.bias.view(1, -1, 1, 1), 0.01)
+    assert torch.allclose(m(x.clone()), expected, atol=1e-12)
+
+
+def test_sync_without_process_group_warns_and_set_group():
+    from iabn.torch import InPlaceABNSync
+    m = InPlaceABNSync(3)
+    assert m.set_group(None) is m
+    with pytest.warns(RuntimeWarning, match="process group"):
+        m(torch.randn(4, 3, 2, 2))

@@ -138,8 +138,10 @@ def _check_converted_model(rank, case):
     # InPlaceABN (out of place and in place) -> convert_sync, against the
     # same network with BatchNorm2d + LeakyReLU on the whole batch.
     torch.manual_seed(0)
-    model = _Residual(InPlaceABN(4, activation_param=0.1, inplace=False),
-                      InPlaceABN(4, activation_param=0.1)).double()
+    model = _Residual(InPlaceABN(4, activation_param=0.1, inplace=False,
+                                 gamma_mode="sign_clamp"),
+                      InPlaceABN(4, activation_param=0.1,
+                                 gamma_mode="sign_clamp")).double()
     torch.manual_seed(0)
     ref = _Residual(torch.nn.Sequential(torch.nn.BatchNorm2d(4),
                                         torch.nn.LeakyReLU(0.1)),

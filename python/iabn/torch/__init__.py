@@ -2,9 +2,9 @@
 ``ABN`` (standard BN + activation) and the functional ``inplace_abn``."""
 
 from .functional import inplace_abn
-from .convert import convert
+from .convert import ConversionError, convert, revert
 from .nn import ABN, InPlaceABN, InPlaceABNSync
 from .sync import inplace_abn_sync
 
-__all__ = ["ABN", "InPlaceABN", "InPlaceABNSync", "convert", "inplace_abn",
-           "inplace_abn_sync"]
+__all__ = ["ABN", "ConversionError", "InPlaceABN", "InPlaceABNSync",
+           "convert", "inplace_abn", "inplace_abn_sync", "revert"]

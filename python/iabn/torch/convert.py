@@ -289,10 +289,16 @@ def convert(model, example_input, verbose=True, verify=True):
                                        bn.affine, bn.track_running_stats, act,
                                        param, gamma_mode="sign_clamp",
                                        inplace=inplace), bn)
+        layer._iabn_bn_class = type(bn)
         if not _replace(model, bn, layer):
             continue
         if activation is not None:
-            _replace(model, own[shadow_names[id(next_shadow)]], nn.Identity())
+            absorbed = own[shadow_names[id(next_shadow)]]
+            for parent in model.modules():
+                for attr, child in parent.named_children():
+                    if child is absorbed:
+                        layer._iabn_absorbed_slot = (parent, attr)
+            _replace(model, absorbed, nn.Identity())
         replaced.append((shadow_names[id(bn_shadow)], act))
         plan.append({"bn": shadow_names[id(bn_shadow)], "activation": act,
                      "param": param, "inplace": inplace,
@@ -415,3 +421,58 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
                 f"iabn.torch.convert: the converted model differs from the "
                 f"original in the {what} (relative difference {err:.3g}); "
                 "pass verify=False to keep it anyway")
+
+
+def revert(model):
+    """Turns every InPlaceABN layer of `model` (and `model` itself, if it is
+    one) back into nn.BatchNorm + activation, for export (TorchScript, ONNX)
+    and deployment; returns the model. The forward is the same in both modes:
+    the batch norm's weight is the layer's gamma_hat (gamma itself for
+    |gamma| >= eps under sign_clamp). Layers made by ``convert`` put their
+    activation back where it was absorbed (its nn.Identity slot keeps the
+    module names); other layers become nn.Sequential(batch norm,
+    activation). Batch norms are BatchNorm2d unless ``convert`` recorded the
+    original class."""
+    if isinstance(model, InPlaceABN):
+        bn, act = _plain_modules(model)
+        return nn.Sequential(bn, act) if act is not None else bn
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if not isinstance(child, InPlaceABN):
+                continue
+            bn, act = _plain_modules(child)
+            slot = getattr(child, "_iabn_absorbed_slot", None)
+            if act is not None and slot is not None:
+                owner, attr = slot
+                if isinstance(getattr(owner, attr, None), nn.Identity):
+                    setattr(owner, attr, act)
+                    act = None
+            setattr(parent, name, nn.Sequential(bn, act) if act is not None
+                    else bn)
+    return model
+
+
+def _plain_modules(layer):
+    """(batch norm, activation module or None) equal to `layer`."""
+    from .functional import gamma_hat
+    cls = getattr(layer, "_iabn_bn_class", nn.BatchNorm2d)
+    bn = cls(layer.num_features, layer.eps, layer.momentum, layer.affine,
+             layer.track_running_stats)
+    weight = layer.weight
+    with torch.no_grad():
+        if layer.affine:
+            bn.weight = nn.Parameter(gamma_hat(weight.detach(),
+                                               layer.gamma_mode,
+                                               layer.eps).to(weight.dtype))
+            bn.bias = nn.Parameter(layer.bias.detach().clone())
+        if layer.track_running_stats:
+            bn.running_mean = layer.running_mean.clone()
+            bn.running_var = layer.running_var.clone()
+            bn.num_batches_tracked = layer.num_batches_tracked.clone()
+    bn = bn.to(device=layer.running_mean.device if layer.track_running_stats
+               else (weight.device if weight is not None else None))
+    bn.train(layer.training)
+    act = {"leaky_relu": lambda: nn.LeakyReLU(layer.activation_param),
+           "elu": lambda: nn.ELU(layer.activation_param),
+           "identity": lambda: None}[layer.activation]()
+    return bn, act

@@ -1,8 +1,22 @@
-"""Modules with the official inplace_abn package's constructor arguments, so
-that code switches by changing an import. With gamma_mode="sign_clamp"
-(default) the parameters and buffers are those of nn.BatchNorm2d (weight,
-bias, running_mean, running_var, num_batches_tracked): state_dicts load in
-both directions."""
+"""Modules with the official inplace_abn package's constructor arguments and
+defaults, so that code switches by changing an import.
+
+=====================  =================  ==================================
+entry point            gamma_mode         state dicts
+=====================  =================  ==================================
+InPlaceABN,            ``abs_plus_eps``   the official package's load
+InPlaceABNSync         (official rule,    strictly, with or without
+(constructed by you)   |gamma| + eps)     ``num_batches_tracked``
+iabn.torch.convert     ``sign_clamp``     nn.BatchNorm's (same names and
+(from nn.BatchNorm*)   (equal to BN       tensors: the batch norm's own)
+                       when |gamma|>=eps)
+=====================  =================  ==================================
+
+Parameters and buffers are those of nn.BatchNorm2d (weight, bias,
+running_mean, running_var, num_batches_tracked) in both cases.
+"""
+
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +70,19 @@ class ABN(nn.Module):
             return 1.0 / float(self.num_batches_tracked)
         return self.momentum
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # The official package's state dicts (and nn.BatchNorm's before
+        # version 2) have no num_batches_tracked: start counting at 0, as
+        # nn.BatchNorm does.
+        key = prefix + "num_batches_tracked"
+        if self.track_running_stats and key not in state_dict:
+            state_dict[key] = torch.tensor(0, dtype=torch.long)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def _check_input(self, x):
         if x.dim() < 2 or x.shape[1] != self.num_features:
             raise ValueError(f"expected an input with {self.num_features} "
@@ -101,15 +128,16 @@ def share_state(layer, module):
 class InPlaceABN(ABN):
     """In-Place Activated BatchNorm: writes z over its input and saves only z
     for the backward. Needs an invertible activation (identity, leaky_relu
-    with slope > 0, elu with alpha > 0). gamma_mode: "sign_clamp" (default,
-    equal to BatchNorm whenever |gamma| >= eps) or "abs_plus_eps" (the
-    official library's |gamma| + eps, for its checkpoints). inplace=False
-    writes z to a new tensor, for inputs that are still read afterwards
-    (e.g. a residual shortcut): the backward still keeps only z."""
+    with slope > 0, elu with alpha > 0). gamma_mode: "abs_plus_eps"
+    (default: the official package's |gamma| + eps, so that its checkpoints
+    give its outputs) or "sign_clamp" (equal to BatchNorm whenever |gamma| >=
+    eps; what iabn.torch.convert uses). inplace=False writes z to a new
+    tensor, for inputs that are still read afterwards (e.g. a residual
+    shortcut): the backward still keeps only z."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, activation="leaky_relu",
-                 activation_param=0.01, gamma_mode="sign_clamp",
+                 activation_param=0.01, gamma_mode="abs_plus_eps",
                  inplace=True):
         check_activation(activation, activation_param)
         check_gamma_mode(gamma_mode)
@@ -131,7 +159,27 @@ class InPlaceABN(ABN):
                     activation_param=self.activation_param,
                     gamma_mode=self.gamma_mode)
 
+    def _check_usable(self, x):
+        """Clear errors where PyTorch would give an obscure one."""
+        if torch.jit.is_tracing() or torch.jit.is_scripting():
+            raise RuntimeError(
+                f"{type(self).__name__} cannot be traced, scripted or "
+                "exported (ONNX): it is an autograd Function that writes its "
+                "input; call iabn.torch.revert(model) first")
+        if self.inplace and x.is_leaf and x.requires_grad and \
+                torch.is_grad_enabled():
+            raise RuntimeError(
+                f"{type(self).__name__} writes its input in place, but the "
+                "input is a leaf tensor that requires grad; construct the "
+                "layer with inplace=False")
+
+    def __prepare_scriptable__(self):
+        raise RuntimeError(
+            f"{type(self).__name__} cannot be scripted: call "
+            "iabn.torch.revert(model) first (BatchNorm + activation)")
+
     def forward(self, x):
+        self._check_usable(x)
         return inplace_abn(x, self.weight, self.bias, inplace=self.inplace,
                            **self._arguments(x))
 
@@ -150,15 +198,31 @@ class InPlaceABNSync(InPlaceABN):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, activation="leaky_relu",
-                 activation_param=0.01, group=None, gamma_mode="sign_clamp",
-                 inplace=True):
+                 activation_param=0.01, group=None,
+                 gamma_mode="abs_plus_eps", inplace=True):
         super().__init__(num_features, eps, momentum, affine,
                          track_running_stats, activation, activation_param,
                          gamma_mode, inplace)
         self.group = group
+        self._warned = False
+
+    def set_group(self, group):
+        """Synchronizes over `group` from now on (None: the world)."""
+        self.group = group
+        return self
 
     def forward(self, x):
+        self._check_usable(x)
         arguments = self._arguments(x)
+        if self.training and not self._warned and not (
+                torch.distributed.is_available() and
+                torch.distributed.is_initialized()):
+            warnings.warn(
+                f"{type(self).__name__} is training without an initialized "
+                "torch.distributed process group: the statistics are this "
+                "process's only (as InPlaceABN)", RuntimeWarning,
+                stacklevel=2)
+            self._warned = True
         if not self.training:  # never a collective outside training
             return inplace_abn(x, self.weight, self.bias,
                                inplace=self.inplace, **arguments)
