@@ -86,3 +86,14 @@ if _gpus >= 1:
     config.available_features.add("cuda-gpu")
 if _gpus >= 2:
     config.available_features.add("cuda-gpus-2")
+
+# The model-zoo check needs torchvision next to torch (setup installs
+# Debian's python3-torchvision).
+try:
+    _tv = subprocess.run([getattr(config, "python_executable", sys.executable),
+                          "-c", "import torchvision"],
+                         capture_output=True, timeout=120)
+    if _tv.returncode == 0:
+        config.available_features.add("torchvision")
+except (OSError, subprocess.TimeoutExpired):
+    pass
