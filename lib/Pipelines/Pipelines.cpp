@@ -31,6 +31,7 @@ void mlir::iabn::buildInPlaceABNPipeline(
   rewrite.gammaMode = options.gammaMode;
   rewrite.allowRecompute = options.recompute;
   rewrite.overwriteArguments = options.overwriteArguments;
+  rewrite.decisionsFile = options.decisionsFile;
   // Clean up first, so that the rewrite's remarks (One-Shot Analysis of the
   // rewritten graph) describe the graph that is bufferized in the end: folds
   // such as cast(cast(x)) change which copies bufferization makes.

@@ -35,6 +35,8 @@
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 
 namespace mlir {
 namespace iabn {
@@ -331,6 +333,8 @@ private:
                           StringRef analysisFailure);
 
   GammaMode parsedGammaMode = GammaMode::SignClamp;
+  /// The decisions in structured form, for decisions-file.
+  llvm::json::Array decisionsJson;
 };
 
 std::string InPlaceABNPass::protectArguments(func::FuncOp func, Value operand,
@@ -580,86 +584,119 @@ Operation *findCopyOnAliasChain(Value value,
   return nullptr;
 }
 
+/// A location as text, for the structured decisions.
+std::string locationText(Location loc) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  loc.print(os);
+  return text;
+}
+
 void InPlaceABNPass::emitDecisionRemark(
     const Decision &decision, const bufferization::OneShotAnalysisState *state,
     StringRef analysisFailure) {
+  // The remark's text and its structured form (decisions-file).
+  std::string text;
+  llvm::raw_string_ostream remark(text);
+  llvm::json::Object entry{{"loc", locationText(decision.loc)}};
+  auto emit = [&](StringRef strategy) {
+    entry["strategy"] = strategy.str();
+    entry["remark"] = text;
+    emitRemark(decision.loc) << text;
+    decisionsJson.push_back(std::move(entry));
+  };
+  auto activationText = [](ActivationAttr activation) {
+    llvm::json::Object object{
+        {"kind", stringifyActivationKind(activation.getKind()).str()}};
+    if (activation.getParam())
+      object["param"] = activation.getParam()->convertToDouble();
+    return object;
+  };
   if (decision.kind == Decision::NotRewritten) {
     BatchNormTrainOp bn = decision.bn;
     MatchResult match = matchChain(bn);
     if (!match.chain) {
-      emitRemark(bn.getLoc()) << "not rewritten: " << match.reason;
-      return;
+      remark << "not rewritten: " << match.reason;
+      return emit("none");
     }
     Chain chain = *match.chain;
     ActivationAttr activation = chain.getActivation();
+    entry["activation"] = activationText(activation);
     if (!chain.bnGrad) {
-      emitRemark(bn.getLoc()) << "not rewritten: forward-only chain with "
-                                 "non-invertible activation "
-                              << activation;
-      return;
+      remark << "not rewritten: forward-only chain with non-invertible "
+                "activation "
+             << activation;
+      return emit("none");
     }
     if (!allowRecompute) {
-      emitRemark(bn.getLoc()) << "not rewritten: activation " << activation
-                              << " is not invertible and recompute is disabled";
-      return;
+      remark << "not rewritten: activation " << activation
+             << " is not invertible and recompute is disabled";
+      return emit("none");
     }
     Value source = chain.actGrad.getSource();
     BackwardSlice slice(bn->getParentOfType<FunctionOpInterface>());
     Operation *otherReader = findOtherBackwardReader(chain, slice);
-    emitRemark(bn.getLoc())
-        << "not rewritten: activation " << activation
-        << " is not invertible and recompute would not lower "
-           "the saved bytes: "
-        << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
-        << (otherReader ? describe(otherReader) : std::string("the backward"));
-    return;
+    remark << "not rewritten: activation " << activation
+           << " is not invertible and recompute would not lower "
+              "the saved bytes: "
+           << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
+           << (otherReader ? describe(otherReader)
+                           : std::string("the backward"));
+    return emit("none");
   }
   if (decision.kind == Decision::Refused) {
-    emitRemark(decision.loc) << "not rewritten: " << decision.xRefusal;
-    return;
+    remark << "not rewritten: " << decision.xRefusal;
+    return emit("none");
   }
+  entry["activation"] = activationText(decision.activation);
   if (decision.kind == Decision::Recompute) {
-    emitRemark(decision.loc)
-        << "recompute: activation " << decision.activation
-        << " is not invertible; the backward recomputes y from x "
-           "and the batch statistics, so "
-        << decision.xRefusal
-        << " is no longer saved for the activation gradient";
-    return;
+    remark << "recompute: activation " << decision.activation
+           << " is not invertible; the backward recomputes y from x "
+              "and the batch statistics, so "
+           << decision.xRefusal
+           << " is no longer saved for the activation gradient";
+    return emit("recompute");
   }
 
-  InFlightDiagnostic remark = emitRemark(decision.loc);
   remark << "inplace: " << decision.activation << " fused "
          << (decision.fusedGrad ? "forward and backward; the backward "
                                   "recomputes y and x_hat from z"
                                 : "forward only (no backward in this function)");
+  entry["backward"] = static_cast<bool>(decision.fusedGrad);
+  // What happens to the in-place operand: "overwritten", "copy_overwritten"
+  // (a copy made on its alias chain), "copied" or "unknown".
   auto explain = [&](Operation *op, OpOperand &operand, StringRef written,
                      StringRef name, const std::string &refusal) {
     if (!state) {
       remark << "; whether " << written << " overwrites " << name
              << " is unknown: " << analysisFailure;
+      entry[name] = "unknown";
       return;
     }
     if (state->isInPlace(operand)) {
       Operation *copy = findCopyOnAliasChain(operand.get(), *state);
       if (!copy) {
         remark << "; " << written << " overwrites " << name;
+        entry[name] = "overwritten";
         return;
       }
       remark << "; " << written << " overwrites a copy of " << name
              << " made for " << describe(copy) << ": "
              << explainCopy(op, operand.get(), name, refusal);
+      entry[name] = "copy_overwritten";
       return;
     }
     remark << "; " << written << " does not overwrite " << name << " ("
            << name << " is copied): "
            << explainCopy(op, operand.get(), name, refusal);
+    entry[name] = "copied";
   };
   InPlaceABNOp fused = decision.fused;
   explain(fused, fused.getInputMutable(), "z", "x", decision.xRefusal);
   if (InPlaceABNGradOp fusedGrad = decision.fusedGrad)
     explain(fusedGrad, fusedGrad.getGradOutputMutable(), "dx", "dz",
             decision.dzRefusal);
+  emit("inplace");
 }
 
 void InPlaceABNPass::runOnOperation() {
@@ -716,8 +753,21 @@ void InPlaceABNPass::runOnOperation() {
         analysisFailure = "One-Shot Analysis failed on this module";
     }
   }
+  decisionsJson = llvm::json::Array();
   for (const Decision &decision : decisions)
     emitDecisionRemark(decision, state.get(), analysisFailure);
+  if (!decisionsFile.empty()) {
+    std::error_code error;
+    llvm::raw_fd_ostream file(decisionsFile, error, llvm::sys::fs::OF_Append);
+    if (error) {
+      module.emitError("iabn-inplace-abn: cannot open '")
+          << decisionsFile << "': " << error.message();
+      return signalPassFailure();
+    }
+    file << llvm::json::Value(llvm::json::Object{
+                {"decisions", std::move(decisionsJson)}})
+         << "\n";
+  }
 }
 
 } // namespace

@@ -39,6 +39,11 @@ class Result:
     ir: str
     diagnostics: List[Diagnostic] = field(default_factory=list)
     memory_reports: Dict[str, dict] = field(default_factory=dict)
+    # The rewrite's decisions, one per batch norm (iabn-inplace-abn's
+    # decisions-file): loc, strategy (inplace | recompute | none),
+    # activation {kind, param}, x and dz (overwritten | copy_overwritten |
+    # copied | unknown), remark.
+    decisions: list = field(default_factory=list)
 
     @property
     def remarks(self):
@@ -89,8 +94,10 @@ def inplace_abn(ir: str, gamma_mode: str = "sign_clamp",
                          f"got {gamma_mode!r}")
     with tempfile.TemporaryDirectory() as tmp:
         paths = {k: os.path.join(tmp, f"{k}.json") for k in ("before", "after")}
+        decisions = os.path.join(tmp, "decisions.json")
         options = (f"gamma-mode={gamma_mode} recompute={int(recompute)} "
-                   f"overwrite-arguments={int(overwrite_arguments)}")
+                   f"overwrite-arguments={int(overwrite_arguments)} "
+                   f"decisions-file={decisions}")
         pipeline = (
             "builtin.module("
             f"iabn-memory-report{{json=1 label=before output-file={paths['before']}}},"
@@ -100,4 +107,6 @@ def inplace_abn(ir: str, gamma_mode: str = "sign_clamp",
         for key, path in paths.items():
             with open(path) as f:
                 result.memory_reports[key] = json.load(f)
+        with open(decisions) as f:
+            result.decisions = json.load(f)["decisions"]
     return result

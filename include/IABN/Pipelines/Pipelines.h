@@ -32,6 +32,10 @@ struct InPlaceABNPipelineOptions
       *this, "overwrite-arguments",
       llvm::cl::desc("let z overwrite an x that is a function argument"),
       llvm::cl::init(false)};
+  PassOptions::Option<std::string> decisionsFile{
+      *this, "decisions-file",
+      llvm::cl::desc("also write the rewrite's decisions as JSON here"),
+      llvm::cl::init("")};
 };
 
 /// Adds the InPlace-ABN rewrite and its cleanup (canonicalize, CSE) to a

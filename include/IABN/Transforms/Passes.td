@@ -61,6 +61,11 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
            /*default=*/"false",
            "let z overwrite an x that is a function argument not marked "
            "bufferization.writable">,
+    Option<"decisionsFile", "decisions-file", "std::string",
+           /*default=*/"\"\"",
+           "also write the decisions as JSON to this file (the structured "
+           "form of the remarks: one object per batch norm with its "
+           "location, strategy, activation and what happens to x and dz)">,
   ];
 }
 

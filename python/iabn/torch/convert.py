@@ -185,9 +185,6 @@ def _replace(model, target, replacement):
     return False
 
 
-_ZERO_REMARK = re.compile(r"; z overwrites x(;|$)")
-
-
 def convert(model, example_input, verbose=True, verify=True):
     """Replaces the BatchNorm(+activation) pairs that the compiler fuses by
     InPlaceABN (BN-exact gamma rule, ``gamma_mode="sign_clamp"``); returns
@@ -208,13 +205,14 @@ def convert(model, example_input, verbose=True, verify=True):
     shadow_names = {id(m): n for n, m in shadow.named_modules()}
     result = memory_report(copy.deepcopy(model), example_input)
 
-    # The compiler's decision per batch-norm call site (by its location).
+    # The compiler's decision per batch-norm call site (by its location),
+    # from its structured output.
     sites = {}
-    for remark in result.remarks:
-        match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)",
-                          remark.location)
-        if match and remark.message.startswith("inplace:"):
-            sites[int(match.group(1))] = remark.message
+    for decision in result.decisions:
+        match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)\b",
+                          decision["loc"])
+        if match and decision["strategy"] == "inplace":
+            sites[int(match.group(1))] = decision
     left_alone, switched = [], []
 
     def leave(bn, reason):
@@ -256,10 +254,7 @@ def convert(model, example_input, verbose=True, verify=True):
             leave(bn, fatal)
             continue
 
-        kinds = set()
-        for m in messages:
-            k = re.match(r"inplace: #iabn\.activation<(\w+)", m)
-            kinds.add(k.group(1) if k else None)
+        kinds = {m["activation"]["kind"] for m in messages}
         expected = activation[0] if activation else "identity"
         if kinds != {expected}:
             leave(bn, f"the compiler fused {sorted(map(str, kinds))} but the "
@@ -271,7 +266,8 @@ def convert(model, example_input, verbose=True, verify=True):
                       f"'{shadow_names[id(nxt)]}' is also called elsewhere "
                       "(shared): absorbing it would change the other calls")
             continue
-        inplace = all(_ZERO_REMARK.search(m) for m in messages)
+        # In place only where z overwrites x itself at every call site.
+        inplace = all(m["x"] == "overwritten" for m in messages)
         decisions.append((bn, nxt, activation, inplace, fixes))
 
     # An activation module absorbed by one batch norm must not be needed by
