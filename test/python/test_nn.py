@@ -187,3 +187,11 @@ def test_sync_without_process_group_warns_and_set_group():
     assert m.set_group(None) is m
     with pytest.warns(RuntimeWarning, match="process group"):
         m(torch.randn(4, 3, 2, 2))
+
+
+def test_empty_batch_behaves_as_batchnorm():
+    for training in (True, False):
+        m = InPlaceABN(3, gamma_mode="sign_clamp").train(training)
+        bn = torch.nn.BatchNorm2d(3).train(training)
+        x = torch.randn(0, 3, 4, 4)
+        assert m(x.clone()).shape == bn(x.clone()).shape == (0, 3, 4, 4)

@@ -351,6 +351,14 @@ def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
     running-statistics factor (PyTorch's convention)."""
     check_arguments(x, running_mean, running_var, training, activation,
                     activation_param, gamma_mode)
+    if x.numel() == 0:
+        # The empty batch behaves as nn.BatchNorm does (an empty result;
+        # running statistics as F.batch_norm leaves them).
+        y = torch.nn.functional.batch_norm(
+            x, running_mean, running_var, weight, bias, training,
+            float(momentum) if not torch.is_tensor(momentum) else
+            float(momentum.item()), eps)
+        return _activation(y, activation, activation_param)
     check_batch(x, training)
     if _ops.compiling():
         return _ops.inplace_abn(x, weight, bias, running_mean, running_var,
