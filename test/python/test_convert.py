@@ -281,3 +281,7 @@ def test_tracing_scripting_and_leaf_inputs_give_clear_errors():
     leaf = torch.randn(2, 3, 4, 4, requires_grad=True)
     with pytest.raises(RuntimeError, match="inplace=False"):
         layer(leaf)
+    import io
+    with pytest.raises(RuntimeError, match="revert"):
+        torch.onnx.export(nn.Sequential(nn.Conv2d(3, 3, 1), layer).eval(),
+                          x, io.BytesIO())
