@@ -29,6 +29,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotModuleBufferize.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/Diagnostics.h"
@@ -325,6 +326,10 @@ private:
   /// operand may not be written, or "" when no argument is in the way.
   std::string protectArguments(func::FuncOp func, Value operand,
                                StringRef name);
+  /// Argument `index` of `func` may be written (its contract allows it):
+  /// protects, at every call of `func`, the caller's arguments that the
+  /// call passes in, by the callers' own contracts.
+  void protectCallers(func::FuncOp func, unsigned index, StringRef name);
   InPlaceABNOp rewriteInPlace(Chain chain, InPlaceABNGradOp &fusedGrad);
   void rewriteRecompute(Chain chain);
   /// Emits the remark of one decision, against the final IR.
@@ -333,6 +338,8 @@ private:
                           StringRef analysisFailure);
 
   GammaMode parsedGammaMode = GammaMode::SignClamp;
+  /// (function, argument) pairs whose callers are already protected.
+  llvm::DenseSet<std::pair<Operation *, unsigned>> protectedWritable;
   /// The decisions in structured form, for decisions-file.
   llvm::json::Array decisionsJson;
 };
@@ -353,18 +360,26 @@ std::string InPlaceABNPass::protectArguments(func::FuncOp func, Value operand,
   std::string reason;
   if (!trace.untraceable.empty()) {
     // Unknown provenance: no argument may be written.
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      if (isa<TensorType>(func.getArgument(i).getType()) &&
-          !isWritableArgument(func, i, overwriteArguments))
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+      if (!isa<TensorType>(func.getArgument(i).getType()))
+        continue;
+      if (isWritableArgument(func, i, overwriteArguments))
+        protectCallers(func, i, name);
+      else
         markReadOnly(i);
+    }
     reason = (name + " may alias any function argument: its aliases could "
                      "not be followed through " + trace.untraceable)
                  .str();
   }
   for (const ArgumentAlias &alias : trace.aliases) {
     unsigned index = alias.argument.getArgNumber();
-    if (isWritableArgument(func, index, overwriteArguments))
+    if (isWritableArgument(func, index, overwriteArguments)) {
+      // The function may write this argument; its callers' own arguments
+      // that they pass in must still be protected by their contracts.
+      protectCallers(func, index, name);
       continue;
+    }
     markReadOnly(index);
     if (!reason.empty())
       continue;
@@ -376,6 +391,23 @@ std::string InPlaceABNPass::protectArguments(func::FuncOp func, Value operand,
       reason += "is not marked bufferization.writable = true";
   }
   return reason;
+}
+
+void InPlaceABNPass::protectCallers(func::FuncOp func, unsigned index,
+                                    StringRef name) {
+  if (!protectedWritable.insert({func.getOperation(), index}).second)
+    return;
+  std::optional<SymbolTable::UseRange> uses =
+      SymbolTable::getSymbolUses(func, getOperation());
+  if (!uses)
+    return;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<CallOpInterface>(use.getUser());
+    auto caller = use.getUser()->getParentOfType<func::FuncOp>();
+    if (!call || !caller || index >= call.getArgOperands().size())
+      continue;
+    protectArguments(caller, call.getArgOperands()[index], name);
+  }
 }
 
 InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
@@ -701,6 +733,7 @@ void InPlaceABNPass::emitDecisionRemark(
 
 void InPlaceABNPass::runOnOperation() {
   ModuleOp module = getOperation();
+  protectedWritable.clear();
   // Dead ops (e.g. a residual add whose result nobody uses) would keep x or
   // y alive for the matching and the analysis, and disappear in the next
   // cleanup: drop them first, so that the decisions and their remarks hold

@@ -91,6 +91,8 @@ std::optional<ByteCount> mlir::iabn::getTensorBytes(Type type) {
   // forming the bit count (getNumElements itself would wrap):
   // elements / 8 * width + ceil(elements % 8 * width / 8).
   int64_t width = tensor.getElementType().getIntOrFloatBitWidth();
+  if (llvm::is_contained(tensor.getShape(), 0))
+    return ByteCount(0);
   int64_t elements = 1;
   for (int64_t size : tensor.getShape())
     if (llvm::MulOverflow(elements, size, elements))

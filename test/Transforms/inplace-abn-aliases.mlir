@@ -237,3 +237,23 @@ func.func @shared_init(%s: f32, %w: tensor<8x16xf32>) -> (tensor<8x16xf32>, tens
   %z2 = iabn.activation <leaky_relu, 0.01> %y2 : tensor<8x16xf32>
   return %z1, %z2 : tensor<8x16xf32>, tensor<8x16xf32>
 }
+
+// -----
+
+// Found in review: a callee whose contract lets it write its argument is
+// called with the caller's own argument; the caller's argument is protected
+// by the caller's contract (the call works on a copy), recursively.
+// CHECK-LABEL: func.func private @writes_its_argument
+// CHECK-SAME: {bufferization.writable = true}
+// CHECK-LABEL: func.func @passes_its_argument
+// CHECK-SAME: {bufferization.writable = false}
+func.func private @writes_its_argument(%x: tensor<8x16xf32> {bufferization.writable = true}) -> tensor<8x16xf32> {
+  // expected-remark @+1 {{z overwrites x}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %z = iabn.activation <leaky_relu, 0.01> %y : tensor<8x16xf32>
+  return %z : tensor<8x16xf32>
+}
+func.func @passes_its_argument(%a: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %r = func.call @writes_its_argument(%a) : (tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %r : tensor<8x16xf32>
+}

@@ -285,3 +285,61 @@ def test_tracing_scripting_and_leaf_inputs_give_clear_errors():
     with pytest.raises(RuntimeError, match="revert"):
         torch.onnx.export(nn.Sequential(nn.Conv2d(3, 3, 1), layer).eval(),
                           x, io.BytesIO())
+
+
+# --- Found in review ----------------------------------------------------------
+
+def test_view_whose_base_is_read_later_is_not_overwritten():
+    class Slice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 1)
+            self.bn = nn.BatchNorm2d(4)
+            self.act = nn.LeakyReLU(0.1)
+
+        def forward(self, x):
+            a = self.conv(x)
+            return torch.cat([a, self.act(self.bn(a[:, :4]))], 1)
+
+    torch.manual_seed(6)
+    converted, _ = _train_step_matches(Slice(), torch.randn(2, 3, 4, 4))
+    # aten.slice returns a view of a: z must not overwrite it.
+    assert isinstance(converted.bn, InPlaceABN) and not converted.bn.inplace
+
+
+def test_other_normalizations_do_not_shift_call_sites():
+    torch.manual_seed(7)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.InstanceNorm2d(4),
+                          nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1),
+                          nn.BatchNorm2d(4), nn.LeakyReLU(0.1))
+    converted, result = _train_step_matches(model, torch.randn(2, 3, 4, 4))
+    assert isinstance(converted[4], InPlaceABN)
+    assert converted[4].activation == "leaky_relu"
+
+
+def test_module_registered_under_two_names():
+    class Alias(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+            self.bn = nn.BatchNorm2d(4)
+            self.norm = self.bn
+            self.act = nn.LeakyReLU(0.1)
+
+        def forward(self, x):
+            return self.act(self.norm(self.conv(x)))
+
+    torch.manual_seed(8)
+    converted, _ = _train_step_matches(Alias(), torch.randn(2, 3, 4, 4))
+    assert converted.bn is converted.norm
+
+
+def test_failed_verification_leaves_the_model_unconverted():
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.LeakyReLU(0.1), nn.Conv2d(4, 2, 1))
+    with torch.no_grad():
+        model[1].weight.zero_()
+    with pytest.raises(ConversionError, match="left unconverted"):
+        convert(model, torch.randn(2, 3, 4, 4), verbose=False)
+    assert [type(m).__name__ for m in model] == [
+        "Conv2d", "BatchNorm2d", "LeakyReLU", "Conv2d"]

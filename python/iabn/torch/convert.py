@@ -19,7 +19,8 @@ writes a tensor, and for each batch norm whose output (or its absorbed
 activation's output) is written later:
 
 * an activation module with ``inplace=True`` is switched to out of place
-  (the same values: provably equivalent);
+  (the same values where the model uses its result, ``x = act(x)``, which
+  the verification checks);
 * any other writer leaves the batch norm unconverted, with a reason.
 
 A module called at several places (a batch norm applied twice, an
@@ -38,9 +39,17 @@ import torch
 from torch import nn
 
 from .export import BN_LOCATION_PREFIX, memory_report
+from .export import _BATCH_NORMS as EXPORTED_BATCH_NORMS
 from .nn import InPlaceABN, share_state
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+# Activation modules whose `inplace=True` may be switched off: `x = act(x)`
+# computes the same either way (verify checks the model uses it that way).
+_SWITCHABLE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU,
+               nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Mish,
+               nn.RReLU, nn.Threshold)
 
 
 class ConversionError(RuntimeError):
@@ -111,9 +120,14 @@ class _Trace:
         def pop(module, inputs, output):
             stack.pop()
 
+        pending = {}
+
         def after_bn(module, inputs, output):
-            trace.calls.append([module, None])
-            index = len(trace.calls) - 1
+            # The index of this module's aten batch norm (the exported
+            # graph's numbering, which counts every aten batch norm).
+            index = pending.pop(module, None)
+            if index is None:
+                return
             last["bn"] = (index, output)
             watched.append((index, _byte_range(output), None))
             keep.append(output)
@@ -136,6 +150,13 @@ class _Trace:
         class Writes(TorchDispatchMode):
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 kwargs = kwargs or {}
+                if str(func) in EXPORTED_BATCH_NORMS:
+                    inner = stack[-1] if stack else None
+                    module = inner if isinstance(inner, _BATCH_NORMS) \
+                        else None  # InstanceNorm, F.batch_norm: not ours
+                    trace.calls.append([module, None])
+                    if module is not None:
+                        pending[module] = len(trace.calls) - 1
                 for t in _written_tensors(func, args, kwargs):
                     start, end = _byte_range(t)
                     inner = stack[-1] if stack else None
@@ -176,13 +197,20 @@ class _Trace:
                 hook.remove()
 
 
-def _replace(model, target, replacement):
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if child is target:
-                setattr(parent, name, replacement)
-                return True
-    return False
+def _replace(model, target, replacement, undo=None):
+    """Replaces every slot of `model` that holds `target` (a module may be
+    registered under several names); records (parent, name, old) in
+    `undo`. Returns the slots replaced."""
+    # parent._modules, not named_children(): that skips a module's second
+    # name.
+    slots = [(parent, name) for parent in model.modules()
+             for name, child in list(parent._modules.items())
+             if child is target]
+    for parent, name in slots:
+        setattr(parent, name, replacement)
+        if undo is not None:
+            undo.append((parent, name, target))
+    return slots
 
 
 def convert(model, example_input, verbose=True, verify=True):
@@ -221,7 +249,19 @@ def convert(model, example_input, verbose=True, verify=True):
     # Group call sites by batch-norm module: every site must agree.
     by_module = {}
     for index, (bn, nxt) in enumerate(calls):
-        by_module.setdefault(bn, []).append((index, nxt))
+        if bn is not None:
+            by_module.setdefault(bn, []).append((index, nxt))
+    exported = sum(1 for d in result.decisions
+                   if re.search(re.escape(BN_LOCATION_PREFIX) + r"\d+\b",
+                                d["loc"]))
+    if exported != len(calls):
+        # The trace and the exported graph disagree on the batch norms:
+        # nothing can be matched safely.
+        for bn in by_module:
+            leave(bn, f"the model ran {len(calls)} batch norms but the "
+                      f"exported graph has {exported}: call sites cannot "
+                      "be matched")
+        by_module = {}
     decisions = []
     for bn, uses in by_module.items():
         messages = [sites.get(i) for i, _ in uses]
@@ -242,8 +282,8 @@ def convert(model, example_input, verbose=True, verify=True):
         fixes = []
         for index, _ in uses:
             for op, inner, name in trace.writes.get(index, []):
-                if inner is not None and getattr(inner, "inplace", False) \
-                        is True and not list(inner.children()):
+                if isinstance(inner, _SWITCHABLE) and \
+                        getattr(inner, "inplace", False) is True:
                     fixes.append(inner)
                 else:
                     fatal = (f"its output is written in place later by "
@@ -273,12 +313,14 @@ def convert(model, example_input, verbose=True, verify=True):
     # An activation module absorbed by one batch norm must not be needed by
     # another that stays.
     replaced, plan = [], []
+    undo = []  # (parent, name, old module) and (module, None, inplace flag)
     for bn_shadow, next_shadow, activation, inplace, fixes in decisions:
         bn = own[shadow_names[id(bn_shadow)]]
         for writer in fixes:
             target = own[shadow_names[id(writer)]]
             if getattr(target, "inplace", False):
                 target.inplace = False
+                undo.append((target, None, True))
                 switched.append(shadow_names[id(writer)])
         act, param = activation or ("identity", 0.0)
         layer = share_state(InPlaceABN(bn.num_features, bn.eps, bn.momentum,
@@ -286,15 +328,13 @@ def convert(model, example_input, verbose=True, verify=True):
                                        param, gamma_mode="sign_clamp",
                                        inplace=inplace), bn)
         layer._iabn_bn_class = type(bn)
-        if not _replace(model, bn, layer):
+        if not _replace(model, bn, layer, undo):
             continue
         if activation is not None:
             absorbed = own[shadow_names[id(next_shadow)]]
-            for parent in model.modules():
-                for attr, child in parent.named_children():
-                    if child is absorbed:
-                        layer._iabn_absorbed_slot = (parent, attr)
-            _replace(model, absorbed, nn.Identity())
+            slots = _replace(model, absorbed, nn.Identity(), undo)
+            if slots:
+                layer._iabn_absorbed_slot = slots[0]
         replaced.append((shadow_names[id(bn_shadow)], act))
         plan.append({"bn": shadow_names[id(bn_shadow)], "activation": act,
                      "param": param, "inplace": inplace,
@@ -316,7 +356,16 @@ def convert(model, example_input, verbose=True, verify=True):
     result.left_alone = left_alone
     result.out_of_place_writers = switched
     if verify:
-        verify_conversion(original, model, example_input)
+        try:
+            verify_conversion(original, model, example_input)
+        except ConversionError:
+            # Give the model back as it was.
+            for owner, name, old in reversed(undo):
+                if name is None:
+                    owner.inplace = old
+                else:
+                    setattr(owner, name, old)
+            raise
     return model, result
 
 
@@ -391,11 +440,12 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
             raise ConversionError(
                 f"iabn.torch.convert: the converted model differs from the "
                 f"original from layer '{name}' on (relative difference "
-                f"{_compare(outputs[0][name], outputs[1][name]):.3g}); pass "
-                "verify=False to keep it anyway")
+                f"{_compare(outputs[0][name], outputs[1][name]):.3g}); the "
+                "model is left unconverted (verify=False converts anyway)")
     if _compare(ya, yb) > tolerance:
         raise ConversionError("iabn.torch.convert: the converted model's "
-                              "output differs from the original's")
+                              "output differs from the original's; the model "
+                              "is left unconverted")
     (ya * g).sum().backward()
     try:
         (yb * g).sum().backward()
@@ -415,8 +465,8 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
         if err > tolerance:
             raise ConversionError(
                 f"iabn.torch.convert: the converted model differs from the "
-                f"original in the {what} (relative difference {err:.3g}); "
-                "pass verify=False to keep it anyway")
+                f"original in the {what} (relative difference {err:.3g}); the "
+                "model is left unconverted (verify=False converts anyway)")
 
 
 def revert(model):

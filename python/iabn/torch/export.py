@@ -61,6 +61,17 @@ def _fake_values(gm):
     return values
 
 
+def _returns_new_tensors(target):
+    """Whether an aten op's results are new tensors: its schema gives no
+    argument or result an alias annotation (views, in-place and out=
+    variants have one)."""
+    schema = getattr(target, "_schema", None)
+    if schema is None:
+        return False
+    return all(a.alias_info is None for a in schema.arguments) and \
+        all(r.alias_info is None for r in schema.returns)
+
+
 def _name(target):
     text = str(target)
     return "aten_" + "".join(c if c.isalnum() else "_" for c in text.replace(
@@ -85,6 +96,9 @@ class _Emitter:
         self.num_batch_norms = 0
         self.lines = []
         self.decls = {}
+        # Per declaration: whether the op returns new tensors (no view or
+        # in-place alias in its schema).
+        self.fresh_results = {}
         self.counter = 0
 
     def fresh(self):
@@ -139,6 +153,7 @@ class _Emitter:
         if key not in self.decls:
             index = sum(1 for k in self.decls if k[0] == base)
             self.decls[key] = f"{base}_{index}" if index else base
+            self.fresh_results[key] = _returns_new_tensors(node.target)
         callee = self.decls[key]
         names = [self.fresh() for _ in results]
         lhs = (", ".join(names) + " = ") if names else ""
@@ -314,10 +329,15 @@ def export_training_step(model, example_input, grad_output=None,
                     outputs.append(o)
     ret_types = [_type(values[o]) for o in outputs]
     lines = [f"// Exported by iabn.torch.export from {type(model).__name__}"]
-    for (base, (ins, outs)), callee in emitter.decls.items():
-        # Functionalized ATen ops: their results are new tensors.
+    for key, callee in emitter.decls.items():
+        base, (ins, outs) = key
+        # Ops whose schema aliases nothing return new tensors: the compiler
+        # may trust that ({iabn.fresh_results}); views (aten.view, slice,
+        # ...) and in-place ops (add_) return aliases of their operands.
+        attrs = " attributes {iabn.fresh_results}" \
+            if emitter.fresh_results.get(key) else ""
         lines.append(f"func.func private @{callee}({', '.join(ins)}) -> "
-                     f"({', '.join(outs)}) attributes {{iabn.fresh_results}}")
+                     f"({', '.join(outs)}){attrs}")
     lines.append(f"func.func @{name}({', '.join(args)}) -> "
                  f"({', '.join(ret_types)}) {{")
     lines.extend(emitter.lines)

@@ -77,7 +77,8 @@ class ABN(nn.Module):
         # version 2) have no num_batches_tracked: start counting at 0, as
         # nn.BatchNorm does.
         key = prefix + "num_batches_tracked"
-        if self.track_running_stats and key not in state_dict:
+        if self.track_running_stats and key not in state_dict and \
+                prefix + "running_mean" in state_dict:
             state_dict[key] = torch.tensor(0, dtype=torch.long)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
