@@ -215,7 +215,7 @@ class InPlaceABNSync(InPlaceABN):
     def forward(self, x):
         self._check_usable(x)
         arguments = self._arguments(x)
-        if self.training and not self._warned and not (
+        if self.training and not getattr(self, "_warned", False) and not (
                 torch.distributed.is_available() and
                 torch.distributed.is_initialized()):
             warnings.warn(
