@@ -167,8 +167,9 @@ class InPlaceABN(ABN):
                 f"{type(self).__name__} cannot be traced, scripted or "
                 "exported (ONNX): it is an autograd Function that writes its "
                 "input; call iabn.torch.revert(model) first")
+        # Under torch.compile the layer is functional (never in place).
         if self.inplace and x.is_leaf and x.requires_grad and \
-                torch.is_grad_enabled():
+                torch.is_grad_enabled() and not _ops.compiling():
             raise RuntimeError(
                 f"{type(self).__name__} writes its input in place, but the "
                 "input is a leaf tensor that requires grad; construct the "
