@@ -227,11 +227,14 @@ def convert(model, example_input, verbose=True, verify=True):
     original (see the module docstring) and raises ConversionError."""
     original = copy.deepcopy(model) if verify else None
     own = dict(model.named_modules())
-    shadow = copy.deepcopy(model)
-    trace = _Trace(shadow, example_input)
+    # The analysis runs on CPU copies: the exporter and the call-site
+    # numbering both see the CPU's aten batch norms (CUDA dispatches cuDNN's).
+    example_cpu = example_input.detach().cpu()
+    shadow = copy.deepcopy(model).cpu()
+    trace = _Trace(shadow, example_cpu)
     calls = trace.calls
     shadow_names = {id(m): n for n, m in shadow.named_modules()}
-    result = memory_report(copy.deepcopy(model), example_input)
+    result = memory_report(copy.deepcopy(model).cpu(), example_cpu)
 
     # The compiler's decision per batch-norm call site (by its location),
     # from its structured output.
