@@ -293,8 +293,10 @@ struct Decision {
   InPlaceABNGradOp fusedGrad;
   ActivationAttr activation;
   /// InPlace: why x / dz may not be written, when an argument is in the way.
-  /// Refused: why the chain is not rewritten. Recompute: "y" or "z".
   std::string xRefusal, dzRefusal;
+  /// Refused: why the chain is not rewritten. Recompute: the tensor no
+  /// longer saved ("y" or "z").
+  std::string note;
 };
 
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
@@ -487,7 +489,7 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
 
   for (BatchNormTrainOp bn : bns) {
     Decision decision{Decision::NotRewritten, bn.getLoc(), bn, nullptr,
-                      nullptr, nullptr, "", ""};
+                      nullptr, nullptr, "", "", ""};
     MatchResult match = matchChain(bn);
     if (!match.chain) {
       decisions.push_back(decision);
@@ -498,7 +500,7 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
     if (decision.activation.isInvertible() &&
         bn.getEpsilon().convertToDouble() == 0.0) {
       decision.kind = Decision::Refused;
-      decision.xRefusal =
+      decision.note =
           "epsilon is 0: the fused ops need epsilon > 0 to keep gamma_hat "
           "non-zero when the backward recovers x_hat from z";
       decisions.push_back(decision);
@@ -522,8 +524,7 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
       decision.kind = Decision::Recompute;
       decision.loc = bn.getLoc();
       // The remark names y or z: remember which before the rewrite.
-      decision.xRefusal =
-          chain.actGrad.getSource() == bn.getOutput() ? "y" : "z";
+      decision.note = chain.actGrad.getSource() == bn.getOutput() ? "y" : "z";
       rewriteRecompute(chain);
     }
     decisions.push_back(decision);
@@ -677,7 +678,7 @@ void InPlaceABNPass::emitDecisionRemark(
     return emit("none");
   }
   if (decision.kind == Decision::Refused) {
-    remark << "not rewritten: " << decision.xRefusal;
+    remark << "not rewritten: " << decision.note;
     return emit("none");
   }
   entry["activation"] = activationText(decision.activation);
@@ -685,7 +686,7 @@ void InPlaceABNPass::emitDecisionRemark(
     remark << "recompute: activation " << decision.activation
            << " is not invertible; the backward recomputes y from x "
               "and the batch statistics, so "
-           << decision.xRefusal
+           << decision.note
            << " is no longer saved for the activation gradient";
     return emit("recompute");
   }

@@ -122,8 +122,8 @@ def check_claim(loc, remark, written, name, in_place, by_loc, failures,
                         f"got {len(claims)}: {remark}")
         return
     claim = claims[0]
-    counts[claim.strip("; ").split(" (")[0].split(" made")[0]] = \
-        counts.get(claim.strip("; ").split(" (")[0].split(" made")[0], 0) + 1
+    kind = claim.strip("; ").split(" (")[0].split(" made")[0]
+    counts[kind] = counts.get(kind, 0) + 1
     if claim == not_in_place and in_place:
         failures.append(f"{where}: remark says {name} is copied, One-Shot "
                         f"Bufferize writes {written} over it: {remark}")

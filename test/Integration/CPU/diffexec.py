@@ -449,18 +449,16 @@ def call(lib, fn, inputs):
         else:
             c_args.append(SCALAR_CTYPES[t.element](a))
     result_types = fn.results
+    scalar_result = len(result_types) == 1 and not result_types[0].shaped
     ret = None
-    if result_types:
-        fields = []
-        for i, t in enumerate(result_types):
-            fields.append((f"r{i}", descriptor_type(len(t.shape)) if t.shaped
-                           else SCALAR_CTYPES[t.element]))
-        if len(result_types) == 1 and not result_types[0].shaped:
-            ret = None
-        else:
-            ret = type("Results", (ctypes.Structure,), {"_fields_": fields})()
+    if result_types and not scalar_result:
+        # Results come back through a pointer to a struct of them.
+        fields = [(f"r{i}", descriptor_type(len(t.shape)) if t.shaped
+                   else SCALAR_CTYPES[t.element])
+                  for i, t in enumerate(result_types)]
+        ret = type("Results", (ctypes.Structure,), {"_fields_": fields})()
     f = getattr(lib, f"_mlir_ciface_{fn.name}")
-    if len(result_types) == 1 and not result_types[0].shaped:
+    if scalar_result:
         f.restype = SCALAR_CTYPES[result_types[0].element]
         value = f(*c_args)
         outputs = [np.asarray(value)]

@@ -112,23 +112,25 @@ class Graph:
             return "{bufferization.writable = false}"
         return ""
 
-    def binary(self, op, a, b):
-        """linalg elementwise op on two data tensors into a new tensor."""
+    def binary(self, op, a, b, indent=""):
+        """linalg elementwise op on two data tensors into a new tensor
+        (`indent`: inside a region)."""
         out = self.fresh()
-        empty = self.empty_like(a)
-        self.emit(f"{out} = linalg.{op} ins({a}, {b} : {self.T}, {self.T}) "
-                  f"outs({empty} : {self.T}) -> {self.T}")
+        empty = self.empty_like(a, indent)
+        self.emit(f"{indent}{out} = linalg.{op} ins({a}, {b} : {self.T}, "
+                  f"{self.T}) outs({empty} : {self.T}) -> {self.T}")
         return out
 
-    def empty_like(self, value):
+    def empty_like(self, value, indent=""):
         e = self.fresh("e")
         if self.dynamic:
             d = self.fresh("d")
-            self.emit(f"%c0_{d[1:]} = arith.constant 0 : index")
-            self.emit(f"{d} = tensor.dim {value}, %c0_{d[1:]} : {self.T}")
-            self.emit(f"{e} = tensor.empty({d}) : {self.T}")
+            self.emit(f"{indent}%c0_{d[1:]} = arith.constant 0 : index")
+            self.emit(f"{indent}{d} = tensor.dim {value}, %c0_{d[1:]} : "
+                      f"{self.T}")
+            self.emit(f"{indent}{e} = tensor.empty({d}) : {self.T}")
         else:
-            self.emit(f"{e} = tensor.empty() : {self.T}")
+            self.emit(f"{indent}{e} = tensor.empty() : {self.T}")
         return e
 
     # -- sources of x ------------------------------------------------------
@@ -186,21 +188,11 @@ class Graph:
         cond = self.arg("i1")
         a = self.data_arg()
         local = self.fresh()
-        then_val = a
         self.emit(f"{local} = scf.if {cond} -> ({self.T}) {{")
-        self.emit(f"  scf.yield {then_val} : {self.T}")
+        self.emit(f"  scf.yield {a} : {self.T}")
         self.emit("} else {")
         b = self.data_arg()
-        inner = self.fresh()
-        empty = self.fresh("e")
-        if self.dynamic:
-            self.emit(f"  %ci0_{inner[1:]} = arith.constant 0 : index")
-            self.emit(f"  %di_{inner[1:]} = tensor.dim {b}, %ci0_{inner[1:]} : {self.T}")
-            self.emit(f"  {empty} = tensor.empty(%di_{inner[1:]}) : {self.T}")
-        else:
-            self.emit(f"  {empty} = tensor.empty() : {self.T}")
-        self.emit(f"  {inner} = linalg.add ins({b}, {b} : {self.T}, {self.T}) "
-                  f"outs({empty} : {self.T}) -> {self.T}")
+        inner = self.binary("add", b, b, indent="  ")
         self.emit(f"  scf.yield {inner} : {self.T}")
         self.emit("}")
         return local
@@ -310,16 +302,7 @@ class Graph:
         else:
             # yield a fresh tensor computed from z (not equivalent to the
             # iteration argument).
-            s = self.fresh()
-            e = self.fresh("e")
-            if self.dynamic:
-                self.emit(f"  %cl0_{s[1:]} = arith.constant 0 : index")
-                self.emit(f"  %dl_{s[1:]} = tensor.dim {z}, %cl0_{s[1:]} : {self.T}")
-                self.emit(f"  {e} = tensor.empty(%dl_{s[1:]}) : {self.T}")
-            else:
-                self.emit(f"  {e} = tensor.empty() : {self.T}")
-            self.emit(f"  {s} = linalg.add ins({z}, {it} : {self.T}, {self.T}) "
-                      f"outs({e} : {self.T}) -> {self.T}")
+            s = self.binary("add", z, it, indent="  ")
             self.emit(f"  scf.yield {s} : {self.T}")
         self.emit("}")
         self.results.append((r, self.T))
