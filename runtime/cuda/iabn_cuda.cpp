@@ -159,76 +159,79 @@ iabn_status getLibrary(Library *&out) {
   return IABN_OK;
 }
 
-/// Kernel arguments: memref<?xT> descriptors are 5 values (allocated and
-/// aligned pointers, offset, size, stride); index is int64.
-class Args {
-public:
-  void buffer(const void *ptr, int64_t size) {
-    for (int k = 0; k < 2; ++k) {
-      pointers.push_back(const_cast<void *>(ptr));
-      order.push_back(Kind::Pointer);
-    }
-    index(0);
-    index(size);
-    index(1);
-  }
-  void index(int64_t v) {
-    indices.push_back(v);
-    order.push_back(Kind::Index);
-  }
-  void i32(int32_t v) {
-    ints.push_back(v);
-    order.push_back(Kind::Int);
-  }
-  void f32(float v) {
-    floats.push_back(v);
-    order.push_back(Kind::Float);
-  }
+namespace abi = iabn::abi;
 
-  /// The void* array cuLaunchKernel wants, in declaration order. The
-  /// addresses point into this object: call it after the last argument.
-  std::vector<void *> pack() {
-    std::vector<void *> out;
-    size_t p = 0, i = 0, n = 0, f = 0;
-    for (size_t k = 0; k < order.size(); ++k) {
-      switch (order[k]) {
-      case Kind::Pointer:
-        out.push_back(&pointers[p++]);
-        break;
-      case Kind::Index:
-        out.push_back(&indices[i++]);
-        break;
-      case Kind::Int:
-        out.push_back(&ints[n++]);
-        break;
-      case Kind::Float:
-        out.push_back(&floats[f++]);
-        break;
-      }
-    }
-    // A NULL after the last argument: the driver reads only as many as the
-    // kernel declares; the test driver (test/Runtime) checks the count.
-    out.push_back(nullptr);
-    return out;
+/// The parameter array of one launch of kernel family K: every argument of
+/// K's list (IABN/Runtime/KernelABI.h) in order, a buffer as its memref<?xT>
+/// descriptor (allocated and aligned pointer, offset, size, stride), then a
+/// NULL: the driver reads only as many as the kernel declares; the test
+/// driver (test/Runtime) checks the count.
+class PackedArgs {
+public:
+  template <typename K>
+  static PackedArgs of(const typename K::Values &values) {
+    PackedArgs packed;
+    K::forEach(values,
+               [&](abi::ArgType, const auto &value) { packed.add(value); });
+    for (Slot &slot : packed.slots)
+      packed.pointers.push_back(&slot);
+    packed.pointers.push_back(nullptr);
+    return packed;
   }
+  PackedArgs(PackedArgs &&) = default;
+  void **data() { return pointers.data(); }
 
 private:
-  enum class Kind { Pointer, Index, Int, Float };
+  PackedArgs() = default;
+  /// One parameter; the driver reads as many bytes as the kernel declares
+  /// from its address (little-endian: the low bytes come first).
+  union Slot {
+    const void *pointer;
+    int64_t index;
+    int32_t i32;
+    float f32;
+  };
+  void add(const abi::Buffer &buffer) {
+    for (int k = 0; k < 2; ++k) {
+      slots.emplace_back();
+      slots.back().pointer = buffer.pointer;
+    }
+    add(int64_t(0));
+    add(buffer.size);
+    add(int64_t(1));
+  }
+  void add(int64_t value) {
+    slots.emplace_back();
+    slots.back().index = value;
+  }
+  void add(int32_t value) {
+    slots.emplace_back();
+    slots.back().i32 = value;
+  }
+  void add(float value) {
+    slots.emplace_back();
+    slots.back().f32 = value;
+  }
+  std::vector<Slot> slots;
   std::vector<void *> pointers;
-  std::vector<int64_t> indices;
-  std::vector<int32_t> ints;
-  std::vector<float> floats;
-  std::vector<Kind> order;
 };
 
-constexpr int kBlock = 256;
+constexpr int kBlock = abi::kBlockSize;
 
-iabn_status launch(Library &lib, const std::string &name, unsigned grid,
-                   Args &args, void *stream) {
+/// Launches the kernel of family K for the variant, storage type and
+/// activation given (ignored where K does not depend on them).
+template <typename K>
+iabn_status launch(Library &lib, unsigned grid, const typename K::Values &args,
+                   void *stream, abi::Variant variant = abi::Variant::Scalar,
+                   iabn_dtype dtype = IABN_F32,
+                   iabn_activation act = IABN_IDENTITY) {
+  std::string name =
+      abi::getKernelName<K>(variant, static_cast<abi::DType>(dtype),
+                            static_cast<abi::Activation>(act));
   CUfunction function;
   IABN_CHECK(driver().moduleGetFunction(&function, lib.module, name.c_str()),
              ("cuModuleGetFunction(" + name + ")").c_str());
-  std::vector<void *> params = args.pack();
+  PackedArgs params = PackedArgs::of<K>(args);
   IABN_CHECK(driver().launchKernel(function, grid, 1, 1, kBlock, 1, 1, 0,
                                    static_cast<CUstream>(stream), params.data(),
                                    nullptr),
@@ -237,29 +240,11 @@ iabn_status launch(Library &lib, const std::string &name, unsigned grid,
 }
 
 const char *dtypeName(iabn_dtype dtype) {
-  switch (dtype) {
-  case IABN_F32:
-    return "f32";
-  case IABN_F16:
-    return "f16";
-  case IABN_BF16:
-    return "bf16";
-  }
-  return nullptr;
+  return abi::getName(static_cast<abi::DType>(dtype));
 }
 
 const char *activationName(iabn_activation act) {
-  switch (act) {
-  case IABN_IDENTITY:
-    return "identity";
-  case IABN_RELU:
-    return "relu";
-  case IABN_LEAKY_RELU:
-    return "leaky_relu";
-  case IABN_ELU:
-    return "elu";
-  }
-  return nullptr;
+  return abi::getName(static_cast<abi::Activation>(act));
 }
 
 /// Sizes derived from a layout, and the kernel variants that apply.
@@ -353,20 +338,27 @@ int64_t numPartials(const Plan &plan, bool channelsLastPartials) {
 size_t workspaceFloats(const Plan &plan) {
   int64_t partials = std::max(numPartials(plan, false),
                               plan.channelsLast ? numPartials(plan, true) : 0);
-  return static_cast<size_t>(3 * plan.channels * partials + 5 * plan.channels);
+  return static_cast<size_t>(abi::StatsPartial::kCount * plan.channels *
+                                 partials +
+                             abi::GradParam::kCount * plan.channels);
 }
 
-/// Launches a channels-last partial kernel: `args` holds the leading
-/// buffers; the placement arguments are appended here.
-void addChannelsLastPlacement(Args &args, const Plan &plan, int64_t rows) {
-  args.index(plan.channels);
-  args.index(rows);
-  args.index(plan.groups);
-  args.index(plan.groupsPerTile);
-  args.index(plan.lanes);
-  args.index(plan.tiles);
-  args.index(plan.clSplits);
-  args.index(plan.rowsPerSplit);
+/// A buffer argument of `size` elements.
+abi::Buffer buffer(const void *pointer, int64_t size) {
+  return {pointer, size};
+}
+
+/// Fills the placement arguments of a channels-last partial kernel.
+template <typename Values>
+void setChannelsLastPlacement(Values &args, const Plan &plan, int64_t rows) {
+  args.channels = plan.channels;
+  args.rows = rows;
+  args.groups = plan.groups;
+  args.groupsPerTile = plan.groupsPerTile;
+  args.lanes = plan.lanes;
+  args.tiles = plan.tiles;
+  args.splits = plan.clSplits;
+  args.rowsPerSplit = plan.rowsPerSplit;
 }
 
 unsigned elementwiseGrid(const Plan &plan, int multiprocessors) {
@@ -403,45 +395,47 @@ iabn_status checkOptions(const iabn_options *options, bool backward) {
   return IABN_OK;
 }
 
-/// The element-wise variant for the given pointers: "planar_", "cl_" or ""
-/// (scalar), and the number of work items (vectors or elements).
-std::pair<const char *, int64_t>
+/// The element-wise variant for the given pointers and the number of work
+/// items (vectors or elements).
+std::pair<abi::Variant, int64_t>
 elementwiseVariant(const Plan &plan, std::initializer_list<const void *> ptrs) {
   bool allAligned = std::all_of(ptrs.begin(), ptrs.end(), aligned);
   if (allAligned && plan.planar)
-    return {"planar_", plan.total / plan.width};
+    return {abi::Variant::Planar, plan.total / plan.width};
   if (allAligned && plan.channelsLast)
-    return {"cl_", plan.total / plan.width};
-  return {"", plan.total};
+    return {abi::Variant::ChannelsLast, plan.total / plan.width};
+  return {abi::Variant::Scalar, plan.total};
 }
 
-/// Appends the trailing arguments of the element-wise kernels (C, inner,
-/// work items, activation parameter) to `args` and launches `name` over
-/// `items` work items.
+/// Fills the trailing arguments of the element-wise kernels (C, inner, work
+/// items, activation parameter) and launches kernel family K over `items`
+/// work items.
+template <typename K>
 iabn_status launchElementwise(Library &lib, const Plan &plan,
-                              const std::string &name, Args &args,
-                              int64_t items, const iabn_options *options,
-                              void *stream) {
-  args.index(plan.channels);
-  args.index(plan.inner);
-  args.index(items);
-  args.f32(options->activation_param);
+                              typename K::Values &args, abi::Variant variant,
+                              int64_t items, const iabn_layout *layout,
+                              const iabn_options *options, void *stream) {
+  args.channels = plan.channels;
+  args.inner = plan.inner;
+  args.items = items;
+  args.activationParam = options->activation_param;
   Plan grid = plan;
   grid.total = items;
-  return launch(lib, name, elementwiseGrid(grid, lib.multiprocessors), args,
-                stream);
+  return launch<K>(lib, elementwiseGrid(grid, lib.multiprocessors), args,
+                   stream, variant, layout->dtype, options->activation);
 }
 
-iabn_status launchApply(Library &lib, const Plan &plan, const std::string &sfx,
-                        const void *x, void *z, const float *params,
-                        const iabn_options *options, void *stream) {
+iabn_status launchApply(Library &lib, const Plan &plan,
+                        const iabn_layout *layout, const void *x, void *z,
+                        const float *params, const iabn_options *options,
+                        void *stream) {
   auto [variant, items] = elementwiseVariant(plan, {x, z, params});
-  Args apply;
-  apply.buffer(x, plan.total);
-  apply.buffer(z, plan.total);
-  apply.buffer(params, 3 * plan.channels);
-  return launchElementwise(lib, plan, std::string("apply_") + variant + sfx,
-                           apply, items, options, stream);
+  abi::Apply::Values apply;
+  apply.x = buffer(x, plan.total);
+  apply.z = buffer(z, plan.total);
+  apply.params = buffer(params, abi::ForwardParam::kCount * plan.channels);
+  return launchElementwise<abi::Apply>(lib, plan, apply, variant, items,
+                                       layout, options, stream);
 }
 
 /// The prologue of every entry point: clear the error, load the kernels,
@@ -454,11 +448,6 @@ iabn_status begin(const iabn_layout *layout, const iabn_options *options,
   if (iabn_status s = makePlan(layout, lib->multiprocessors, plan))
     return s;
   return checkOptions(options, backward);
-}
-
-std::string suffix(const iabn_layout *layout, const iabn_options *options) {
-  return std::string(dtypeName(layout->dtype)) + "_" +
-         activationName(options->activation);
 }
 
 /// Checks the workspace size of a call.
@@ -483,84 +472,85 @@ iabn_status launchStatistics(Library &lib, const Plan &plan,
   int64_t C = plan.channels;
   bool clPartials = plan.channelsLast && aligned(x);
   int64_t partials = numPartials(plan, clPartials);
-  params = ws + 3 * C * partials;
+  int64_t partialFloats = abi::StatsPartial::kCount * C * partials;
+  params = ws + partialFloats;
 
   if (clPartials) {
-    Args partial;
-    partial.buffer(x, plan.total);
-    partial.buffer(ws, 3 * C * partials);
-    addChannelsLastPlacement(partial, plan, layout->outer);
-    if (iabn_status s = launch(
-            lib, std::string("partial_stats_cl_") + dtypeName(layout->dtype),
-            static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream))
+    abi::PartialStatsCL::Values partial;
+    partial.x = buffer(x, plan.total);
+    partial.ws = buffer(ws, partialFloats);
+    setChannelsLastPlacement(partial, plan, layout->outer);
+    if (iabn_status s = launch<abi::PartialStatsCL>(
+            lib, static_cast<unsigned>(plan.tiles * plan.clSplits), partial,
+            stream, abi::Variant::ChannelsLast, layout->dtype))
       return s;
   } else {
     bool planarX = plan.planar && aligned(x);
-    Args partial;
-    partial.buffer(x, plan.total);
-    partial.buffer(ws, 3 * C * partials);
-    partial.index(C);
-    partial.index(plan.inner);
-    partial.index(plan.perChannel);
-    partial.index(plan.splits);
-    partial.index(plan.chunk);
-    if (iabn_status s = launch(
-            lib,
-            std::string(planarX ? "partial_stats_planar_" : "partial_stats_") +
-                dtypeName(layout->dtype),
-            static_cast<unsigned>(C * plan.splits), partial, stream))
+    abi::PartialStats::Values partial;
+    partial.x = buffer(x, plan.total);
+    partial.ws = buffer(ws, partialFloats);
+    partial.channels = C;
+    partial.inner = plan.inner;
+    partial.perChannel = plan.perChannel;
+    partial.splits = plan.splits;
+    partial.chunk = plan.chunk;
+    if (iabn_status s = launch<abi::PartialStats>(
+            lib, static_cast<unsigned>(C * plan.splits), partial, stream,
+            planarX ? abi::Variant::Planar : abi::Variant::Scalar,
+            layout->dtype))
       return s;
   }
 
   double m = static_cast<double>(plan.perChannel);
-  Args finalize;
-  finalize.buffer(ws, 3 * C * partials);
-  finalize.index(C);
-  finalize.index(partials);
-  finalize.f32(epsilon);
-  finalize.buffer(gamma ? gamma : mean, C);
-  finalize.buffer(beta ? beta : mean, C);
-  finalize.i32(gamma != nullptr);
-  finalize.i32(beta != nullptr);
-  finalize.i32(gammaMode);
-  finalize.buffer(mean, C);
-  finalize.buffer(var, C);
-  finalize.buffer(params, 3 * C);
-  finalize.buffer(runningMean ? runningMean : mean, C);
-  finalize.buffer(runningVar ? runningVar : var, C);
-  finalize.i32(runningMean != nullptr);
-  finalize.f32(factor);
-  finalize.f32(m > 1.0 ? static_cast<float>(m / (m - 1.0)) : 1.0f);
-  return launch(lib, "finalize_stats", static_cast<unsigned>(C), finalize,
-                stream);
+  abi::FinalizeStats::Values finalize;
+  finalize.ws = buffer(ws, partialFloats);
+  finalize.channels = C;
+  finalize.splits = partials;
+  finalize.epsilon = epsilon;
+  finalize.gamma = buffer(gamma ? gamma : mean, C);
+  finalize.beta = buffer(beta ? beta : mean, C);
+  finalize.hasGamma = gamma != nullptr;
+  finalize.hasBeta = beta != nullptr;
+  finalize.gammaMode = gammaMode;
+  finalize.meanOut = buffer(mean, C);
+  finalize.varOut = buffer(var, C);
+  finalize.params = buffer(params, abi::ForwardParam::kCount * C);
+  finalize.runningMean = buffer(runningMean ? runningMean : mean, C);
+  finalize.runningVar = buffer(runningVar ? runningVar : var, C);
+  finalize.updateRunning = runningMean != nullptr;
+  finalize.factor = factor;
+  finalize.unbias = m > 1.0 ? static_cast<float>(m / (m - 1.0)) : 1.0f;
+  return launch<abi::FinalizeStats>(lib, static_cast<unsigned>(C), finalize,
+                                    stream);
 }
 
-/// The per-channel affine arguments of the prepare kernels: gamma, beta
-/// (`fallback` stands in for a NULL one: never read), their presence, the
-/// gamma mode, epsilon and C.
-void addAffineArgs(Args &args, int64_t C, const iabn_options *options,
+/// Fills the per-channel affine arguments of the prepare kernels: gamma,
+/// beta (`fallback` stands in for a NULL one: never read), their presence,
+/// the gamma mode, epsilon and C.
+template <typename Values>
+void setAffineArgs(Values &args, int64_t C, const iabn_options *options,
                    const float *gamma, const float *beta,
                    const float *fallback) {
-  args.buffer(gamma ? gamma : fallback, C);
-  args.buffer(beta ? beta : fallback, C);
-  args.i32(gamma != nullptr);
-  args.i32(beta != nullptr);
-  args.i32(options->gamma_mode);
-  args.f32(options->epsilon);
-  args.index(C);
+  args.gamma = buffer(gamma ? gamma : fallback, C);
+  args.beta = buffer(beta ? beta : fallback, C);
+  args.hasGamma = gamma != nullptr;
+  args.hasBeta = beta != nullptr;
+  args.gammaMode = options->gamma_mode;
+  args.epsilon = options->epsilon;
+  args.channels = C;
 }
 
-/// prepare_grad: params = [1/gamma_hat | beta | gamma_hat * rstd | . | .].
+/// prepare_grad: the InverseGammaHat, Beta and Coef slots of `params`.
 iabn_status launchPrepareGrad(Library &lib, const Plan &plan,
                               const iabn_options *options, const float *gamma,
                               const float *beta, const float *var,
                               float *params, void *stream) {
   int64_t C = plan.channels;
-  Args prepare;
-  prepare.buffer(var, C);
-  addAffineArgs(prepare, C, options, gamma, beta, var);
-  prepare.buffer(params, 5 * C);
-  return launch(lib, "prepare_grad", channelGrid(plan), prepare, stream);
+  abi::PrepareGrad::Values prepare;
+  prepare.var = buffer(var, C);
+  setAffineArgs(prepare, C, options, gamma, beta, var);
+  prepare.params = buffer(params, abi::GradParam::kCount * C);
+  return launch<abi::PrepareGrad>(lib, channelGrid(plan), prepare, stream);
 }
 
 /// The first half of every backward: prepare_grad's parameters, then the
@@ -575,33 +565,40 @@ iabn_status launchGradSums(Library &lib, const Plan &plan,
   int64_t C = plan.channels;
   bool clPartials = plan.channelsLast && aligned(z) && aligned(dz);
   partials = numPartials(plan, clPartials);
-  params = ws + 3 * C * partials;
+  params = ws + abi::StatsPartial::kCount * C * partials;
   if (iabn_status s = launchPrepareGrad(lib, plan, options, gamma, beta, var,
                                         params, stream))
     return s;
-  std::string sfx = suffix(layout, options);
-  Args partial;
-  partial.buffer(z, plan.total);
-  partial.buffer(dz, plan.total);
-  partial.buffer(params, 5 * C);
-  partial.buffer(ws, 2 * C * partials);
+  abi::Buffer paramsArg = buffer(params, abi::GradParam::kCount * C);
+  abi::Buffer sums = buffer(ws, abi::GradPartial::kCount * C * partials);
   if (clPartials) {
-    addChannelsLastPlacement(partial, plan, layout->outer);
-    partial.f32(options->activation_param);
-    return launch(lib, "partial_grads_cl_" + sfx,
-                  static_cast<unsigned>(plan.tiles * plan.clSplits), partial,
-                  stream);
+    abi::PartialGradsCL::Values partial;
+    partial.z = buffer(z, plan.total);
+    partial.dz = buffer(dz, plan.total);
+    partial.params = paramsArg;
+    partial.ws = sums;
+    setChannelsLastPlacement(partial, plan, layout->outer);
+    partial.activationParam = options->activation_param;
+    return launch<abi::PartialGradsCL>(
+        lib, static_cast<unsigned>(plan.tiles * plan.clSplits), partial, stream,
+        abi::Variant::ChannelsLast, layout->dtype, options->activation);
   }
   bool planarZ = plan.planar && aligned(z) && aligned(dz);
-  partial.index(C);
-  partial.index(plan.inner);
-  partial.index(plan.perChannel);
-  partial.index(plan.splits);
-  partial.index(plan.chunk);
-  partial.f32(options->activation_param);
-  return launch(lib,
-                (planarZ ? "partial_grads_planar_" : "partial_grads_") + sfx,
-                static_cast<unsigned>(C * plan.splits), partial, stream);
+  abi::PartialGrads::Values partial;
+  partial.z = buffer(z, plan.total);
+  partial.dz = buffer(dz, plan.total);
+  partial.params = paramsArg;
+  partial.ws = sums;
+  partial.channels = C;
+  partial.inner = plan.inner;
+  partial.perChannel = plan.perChannel;
+  partial.splits = plan.splits;
+  partial.chunk = plan.chunk;
+  partial.activationParam = options->activation_param;
+  return launch<abi::PartialGrads>(
+      lib, static_cast<unsigned>(C * plan.splits), partial, stream,
+      planarZ ? abi::Variant::Planar : abi::Variant::Scalar, layout->dtype,
+      options->activation);
 }
 
 /// finalize_grads: sums the `partials` per channel of `sums` (layout
@@ -614,19 +611,19 @@ iabn_status launchFinalizeGrads(Library &lib, const Plan &plan,
                                 iabn_gamma_mode gammaMode, float *dgamma,
                                 float *dbeta, float *params, void *stream) {
   int64_t C = plan.channels;
-  Args finalize;
-  finalize.buffer(sums, 2 * C * partials);
-  finalize.index(C);
-  finalize.index(partials);
-  finalize.f32(count);
-  finalize.buffer(gamma ? gamma : params, C);
-  finalize.i32(gamma != nullptr);
-  finalize.i32(gammaMode);
-  finalize.buffer(dgamma, C);
-  finalize.buffer(dbeta, C);
-  finalize.buffer(params, 5 * C);
-  return launch(lib, "finalize_grads", static_cast<unsigned>(C), finalize,
-                stream);
+  abi::FinalizeGrads::Values finalize;
+  finalize.ws = buffer(sums, abi::GradPartial::kCount * C * partials);
+  finalize.channels = C;
+  finalize.splits = partials;
+  finalize.count = count;
+  finalize.gamma = buffer(gamma ? gamma : params, C);
+  finalize.hasGamma = gamma != nullptr;
+  finalize.gammaMode = gammaMode;
+  finalize.dgamma = buffer(dgamma, C);
+  finalize.dbeta = buffer(dbeta, C);
+  finalize.params = buffer(params, abi::GradParam::kCount * C);
+  return launch<abi::FinalizeGrads>(lib, static_cast<unsigned>(C), finalize,
+                                    stream);
 }
 
 /// apply_grad: dx = gamma_hat * rstd * (g_y - k1 - x_hat * k2).
@@ -636,14 +633,13 @@ iabn_status launchApplyGrad(Library &lib, const Plan &plan,
                             const void *dz, void *dx, const float *params,
                             void *stream) {
   auto [variant, items] = elementwiseVariant(plan, {z, dz, dx, params});
-  Args apply;
-  apply.buffer(z, plan.total);
-  apply.buffer(dz, plan.total);
-  apply.buffer(dx, plan.total);
-  apply.buffer(params, 5 * plan.channels);
-  return launchElementwise(
-      lib, plan, std::string("apply_grad_") + variant + suffix(layout, options),
-      apply, items, options, stream);
+  abi::ApplyGrad::Values apply;
+  apply.z = buffer(z, plan.total);
+  apply.dz = buffer(dz, plan.total);
+  apply.dx = buffer(dx, plan.total);
+  apply.params = buffer(params, abi::GradParam::kCount * plan.channels);
+  return launchElementwise<abi::ApplyGrad>(lib, plan, apply, variant, items,
+                                           layout, options, stream);
 }
 
 /// The common checks of the backward entry points.
@@ -701,8 +697,7 @@ IABN_EXPORT iabn_status iabn_forward_train(
           beta, mean, var, running_mean, running_var, factor,
           static_cast<float *>(workspace), params, stream))
     return s;
-  return launchApply(*lib, plan, suffix(layout, options), x, z, params, options,
-                     stream);
+  return launchApply(*lib, plan, layout, x, z, params, options, stream);
 }
 
 IABN_EXPORT iabn_status iabn_statistics(const iabn_layout *layout,
@@ -744,16 +739,15 @@ IABN_EXPORT iabn_status iabn_forward_inference(
     return s;
   int64_t C = plan.channels;
   float *params = static_cast<float *>(workspace);
-  Args prepare;
-  prepare.buffer(running_mean, C);
-  prepare.buffer(running_var, C);
-  addAffineArgs(prepare, C, options, gamma, beta, running_mean);
-  prepare.buffer(params, 3 * C);
-  if (iabn_status s =
-          launch(*lib, "prepare_inference", channelGrid(plan), prepare, stream))
+  abi::PrepareInference::Values prepare;
+  prepare.runningMean = buffer(running_mean, C);
+  prepare.runningVar = buffer(running_var, C);
+  setAffineArgs(prepare, C, options, gamma, beta, running_mean);
+  prepare.params = buffer(params, abi::ForwardParam::kCount * C);
+  if (iabn_status s = launch<abi::PrepareInference>(*lib, channelGrid(plan),
+                                                    prepare, stream))
     return s;
-  return launchApply(*lib, plan, suffix(layout, options), x, z, params, options,
-                     stream);
+  return launchApply(*lib, plan, layout, x, z, params, options, stream);
 }
 
 IABN_EXPORT iabn_status iabn_backward(const iabn_layout *layout,
@@ -838,7 +832,8 @@ IABN_EXPORT iabn_status iabn_backward_apply(
                 static_cast<long long>(plan.perChannel), count);
   int64_t C = plan.channels;
   float *params = static_cast<float *>(workspace);
-  float *scratch = params + 5 * C; // dgamma, dbeta of the global sums: unused
+  // dgamma, dbeta of the global sums (unused) after the parameters.
+  float *scratch = params + abi::GradParam::kCount * C;
   if (iabn_status s = launchPrepareGrad(*lib, plan, options, gamma, beta, var,
                                         params, stream))
     return s;

@@ -21,28 +21,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "IABN/Runtime/KernelABI.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum {
-  IABN_OK = 0,
-  IABN_ERROR_INVALID_ARGUMENT = 1, /* null pointer, bad size or option */
-  IABN_ERROR_UNSUPPORTED = 2,      /* e.g. relu in the fused backward */
-  IABN_ERROR_CUDA = 3,             /* a driver call failed */
-  IABN_ERROR_NO_DRIVER = 4         /* libcuda.so.1 could not be loaded */
-} iabn_status;
-
-typedef enum { IABN_F32 = 0, IABN_F16 = 1, IABN_BF16 = 2 } iabn_dtype;
-
-typedef enum {
-  IABN_IDENTITY = 0,
-  IABN_RELU = 1, /* forward (inference) only: not invertible */
-  IABN_LEAKY_RELU = 2,
-  IABN_ELU = 3
-} iabn_activation;
-
-typedef enum { IABN_SIGN_CLAMP = 0, IABN_ABS_PLUS_EPS = 1 } iabn_gamma_mode;
+/* The enums are declared from the lists in IABN/Runtime/KernelABI.h, the
+ * compiler-runtime contract. */
+#define IABN_C_ENUMERATOR(cname, cppname, name, value) cname = value,
+typedef enum { IABN_STATUSES(IABN_C_ENUMERATOR) } iabn_status;
+typedef enum { IABN_DTYPES(IABN_C_ENUMERATOR) } iabn_dtype;
+typedef enum { IABN_ACTIVATIONS(IABN_C_ENUMERATOR) } iabn_activation;
+typedef enum { IABN_GAMMA_MODES(IABN_C_ENUMERATOR) } iabn_gamma_mode;
+#undef IABN_C_ENUMERATOR
 
 typedef struct {
   iabn_dtype dtype;

@@ -43,8 +43,23 @@ def lib():
     return lib
 
 
-F32, F16 = 0, 1
-IDENTITY, RELU, LEAKY, ELU = 0, 1, 2, 3
+def load_abi():
+    """The enums of include/IABN/Runtime/KernelABI.h, through their generated
+    Python copy (python/iabn/_abi.py), never retyped here."""
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location(
+        "iabn_abi", os.path.join(root, "python", "iabn", "_abi.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ABI = load_abi()
+F32, F16 = ABI.DTYPES["f32"], ABI.DTYPES["f16"]
+IDENTITY, RELU, LEAKY, ELU = (ABI.ACTIVATIONS[name] for name in (
+    "identity", "relu", "leaky_relu", "elu"))
 
 # Made-up, 16-byte aligned device addresses (the fake driver reads none).
 X, Z, DZ, DX = 0x100000, 0x200000, 0x300000, 0x400000

@@ -5,11 +5,14 @@ import ctypes
 
 import torch
 
-from .. import _libs
+from .. import _abi, _libs
 
-DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
-ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "elu": 3}
-GAMMA_MODES = {"sign_clamp": 0, "abs_plus_eps": 1}
+# The C enums, from the generated copy of include/IABN/Runtime/KernelABI.h.
+DTYPES = {torch.float32: _abi.DTYPES["f32"],
+          torch.float16: _abi.DTYPES["f16"],
+          torch.bfloat16: _abi.DTYPES["bf16"]}
+ACTIVATIONS = dict(_abi.ACTIVATIONS)
+GAMMA_MODES = dict(_abi.GAMMA_MODES)
 
 
 class Layout(ctypes.Structure):
