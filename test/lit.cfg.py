@@ -97,3 +97,14 @@ try:
         config.available_features.add("torchvision")
 except (OSError, subprocess.TimeoutExpired):
     pass
+
+# The exact LLVM release: tests that pin printed IR byte for byte (the
+# generated GPU kernels) hold for the release they were recorded with.
+try:
+    import subprocess
+    _llvm_version = subprocess.run(
+        [os.path.join(config.llvm_tools_dir, "llvm-config"), "--version"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    config.available_features.add("llvm-" + _llvm_version)
+except (OSError, subprocess.CalledProcessError):
+    pass

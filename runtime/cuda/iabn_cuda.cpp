@@ -159,7 +159,7 @@ iabn_status getLibrary(Library *&out) {
   return IABN_OK;
 }
 
-namespace abi = iabn::abi;
+namespace abi = mlir::iabn::abi;
 
 /// The parameter array of one launch of kernel family K: every argument of
 /// K's list (IABN/Runtime/KernelABI.h) in order, a buffer as its memref<?xT>

@@ -196,6 +196,9 @@
 #include <cstdint>
 #include <string>
 
+// The namespace follows SparseTensor's Enums.h: MLIR's, though the header
+// does not depend on MLIR.
+namespace mlir {
 namespace iabn {
 namespace abi {
 
@@ -244,6 +247,7 @@ constexpr int64_t getVectorWidth(DType type) {
 }
 
 constexpr int64_t kBlockSize = IABN_BLOCK_SIZE;
+constexpr int64_t kVectorBytes = IABN_VECTOR_BYTES;
 constexpr int64_t kWarpSize = IABN_WARP_SIZE;
 constexpr int64_t kNumWarps = kBlockSize / kWarpSize;
 
@@ -365,6 +369,7 @@ std::string getKernelName(Variant variant = Variant::Scalar,
 
 } // namespace abi
 } // namespace iabn
+} // namespace mlir
 
 #endif // __cplusplus
 

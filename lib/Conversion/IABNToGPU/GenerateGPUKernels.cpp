@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "IABN/Conversion/KernelLibrary.h"
+#include "IABN/GPUKernels/KernelLibrary.h"
 #include "IABN/Conversion/Passes.h"
 
 namespace mlir {

@@ -15,13 +15,6 @@ using namespace mlir::iabn::lowering;
 
 namespace {
 
-/// The compute type of an element type: f64 for f64, f32 otherwise.
-Type getComputeType(Type elementType) {
-  MLIRContext *ctx = elementType.getContext();
-  return elementType.isF64() ? static_cast<Type>(Float64Type::get(ctx))
-                             : static_cast<Type>(Float32Type::get(ctx));
-}
-
 /// A layout for element-wise maps over any rank: the "channel" dimension is
 /// irrelevant since no per-channel values are passed.
 Layout getElementwiseLayout(RankedTensorType type) {

@@ -14,7 +14,6 @@
 #include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -60,23 +59,12 @@ Statistics computeStatistics(OpBuilder &b, Location loc, const Layout &layout,
 }
 
 /// The effective scale: gamma (standard BN, `mode` empty), or gamma_hat of
-/// the fused ops; 1 when there is no scale.
-Value emitGammaHat(OpBuilder &b, Location loc, Value gamma,
-                   std::optional<GammaMode> mode, double epsilon) {
+/// the fused ops.
+Value emitScale(OpBuilder &b, Location loc, Value gamma,
+                std::optional<GammaMode> mode, Value eps) {
   if (!mode)
     return gamma;
-  Type type = gamma.getType();
-  Value magnitude = math::AbsFOp::create(b, loc, gamma);
-  Value eps = constantFloat(b, loc, type, epsilon);
-  if (*mode == GammaMode::AbsPlusEps)
-    return arith::AddFOp::create(b, loc, magnitude, eps);
-  // sign(gamma) * max(|gamma|, eps), sign(0) = +1; NaN propagates.
-  Value clamped = arith::MaximumFOp::create(b, loc, magnitude, eps);
-  Value negative =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, gamma,
-                            constantFloat(b, loc, type, 0.0));
-  return arith::SelectOp::create(
-      b, loc, negative, arith::NegFOp::create(b, loc, clamped), clamped);
+  return emitGammaHat(b, loc, gamma, *mode, eps);
 }
 
 /// Per-channel `a = gamma_hat * rsqrt(var + eps)` and `beta` (0 if absent),
@@ -97,16 +85,14 @@ std::pair<Value, Value> prepareNormalization(OpBuilder &b, Location loc,
       [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
           ValueRange) -> SmallVector<Value> {
         Value var = toCompute(nb, nloc, in[0], ct);
-        Value rstd = math::RsqrtOp::create(
-            nb, nloc,
-            arith::AddFOp::create(nb, nloc, var,
-                                  constantFloat(nb, nloc, ct, epsilon)));
+        Value eps = constantFloat(nb, nloc, ct, epsilon);
+        Value rstd = emitRstd(nb, nloc, var, eps);
         unsigned next = 1;
         Value a = rstd;
         if (scale) {
           Value gamma = toCompute(nb, nloc, in[next++], ct);
           a = arith::MulFOp::create(
-              nb, nloc, emitGammaHat(nb, nloc, gamma, mode, epsilon), rstd);
+              nb, nloc, emitScale(nb, nloc, gamma, mode, eps), rstd);
         }
         Value beta = offset ? toCompute(nb, nloc, in[next], ct)
                             : constantFloat(nb, nloc, ct, 0.0);
@@ -130,9 +116,7 @@ Value normalize(OpBuilder &b, Location loc, const Layout &layout, Value x,
       [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange ch,
           ValueRange out) -> SmallVector<Value> {
         Value value = toCompute(nb, nloc, x ? in[0] : out[0], ct);
-        Value centered = arith::SubFOp::create(nb, nloc, value, ch[0]);
-        Value y = arith::AddFOp::create(
-            nb, nloc, arith::MulFOp::create(nb, nloc, centered, ch[1]), ch[2]);
+        Value y = emitNormalize(nb, nloc, value, ch[0], ch[1], ch[2]);
         Value z = act ? emitActivation(nb, nloc, act, y) : y;
         return {toStorage(nb, nloc, z, storage)};
       });
@@ -291,14 +275,6 @@ SmallVector<Value> prepareGradInput(OpBuilder &b, Location loc,
                      });
 }
 
-Value emitGradInput(OpBuilder &b, Location loc, Value g, Value xHat, Value coef,
-                    Value k1, Value k2) {
-  Value inner =
-      arith::SubFOp::create(b, loc, arith::SubFOp::create(b, loc, g, k1),
-                            arith::MulFOp::create(b, loc, xHat, k2));
-  return arith::MulFOp::create(b, loc, coef, inner);
-}
-
 struct BatchNormTrainGradLowering : OpRewritePattern<BatchNormTrainGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BatchNormTrainGradOp op,
@@ -319,10 +295,9 @@ struct BatchNormTrainGradLowering : OpRewritePattern<BatchNormTrainGradOp> {
         rewriter, loc, op.getVariance(), inputs, {ct, ct},
         [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
             ValueRange) -> SmallVector<Value> {
-          Value rstd = math::RsqrtOp::create(
-              nb, nloc,
-              arith::AddFOp::create(nb, nloc, toCompute(nb, nloc, in[0], ct),
-                                    constantFloat(nb, nloc, ct, eps)));
+          Value rstd =
+              emitRstd(nb, nloc, toCompute(nb, nloc, in[0], ct),
+                       constantFloat(nb, nloc, ct, eps));
           Value coef = op.getScale()
                            ? arith::MulFOp::create(
                                  nb, nloc, toCompute(nb, nloc, in[1], ct), rstd)
@@ -391,15 +366,13 @@ struct InPlaceABNGradLowering : OpRewritePattern<InPlaceABNGradOp> {
         [&](OpBuilder &nb, Location nloc, ValueRange in, ValueRange,
             ValueRange) -> SmallVector<Value> {
           Value var = toCompute(nb, nloc, in[0], ct);
-          Value rstd = math::RsqrtOp::create(
-              nb, nloc,
-              arith::AddFOp::create(nb, nloc, var,
-                                    constantFloat(nb, nloc, ct, eps)));
+          Value epsilon = constantFloat(nb, nloc, ct, eps);
+          Value rstd = emitRstd(nb, nloc, var, epsilon);
           unsigned next = 1;
           Value gammaHat =
               op.getScale()
                   ? emitGammaHat(nb, nloc, toCompute(nb, nloc, in[next++], ct),
-                                 mode, eps)
+                                 mode, epsilon)
                   : constantFloat(nb, nloc, ct, 1.0);
           Value beta = op.getOffset() ? toCompute(nb, nloc, in[next], ct)
                                       : constantFloat(nb, nloc, ct, 0.0);
@@ -414,13 +387,10 @@ struct InPlaceABNGradLowering : OpRewritePattern<InPlaceABNGradOp> {
     auto recover = [&](OpBuilder &nb, Location nloc, Value dz, Value z,
                        Value invG, Value b) -> std::pair<Value, Value> {
       Value zc = toCompute(nb, nloc, z, ct);
-      Value gy =
-          arith::MulFOp::create(nb, nloc, toCompute(nb, nloc, dz, ct),
-                                emitDerivativeFromOutput(nb, nloc, act, zc));
-      Value y = emitActivationInverse(nb, nloc, act, zc);
-      Value xHat = arith::MulFOp::create(
-          nb, nloc, arith::SubFOp::create(nb, nloc, y, b), invG);
-      return {gy, xHat};
+      Value dzc = toCompute(nb, nloc, dz, ct);
+      Value param = constantFloat(nb, nloc, ct, act.getParamOr0());
+      return emitRecoverFromOutput(nb, nloc, act.getKind(), param, dzc, zc,
+                                   invG, b);
     };
     SmallVector<Value> sums = reducePerChannel(
         rewriter, loc, layout, {op.getGradOutput(), op.getOutput()},
@@ -448,18 +418,14 @@ struct InPlaceABNGradLowering : OpRewritePattern<InPlaceABNGradOp> {
     // d gamma from d gamma_hat: straight-through for sign_clamp,
     // times sign(gamma) (sign(0) = +1) for abs_plus_eps.
     Value gradScale = sums[1];
-    if (op.getScale() && mode == GammaMode::AbsPlusEps) {
+    if (op.getScale() && mode != GammaMode::SignClamp) {
       Value gamma = toComputeChannels(rewriter, loc, op.getScale(), ct);
       gradScale =
           mapChannels(rewriter, loc, gradScale, {gradScale, gamma}, ct,
                       [&](OpBuilder &nb, Location nloc, ValueRange in,
                           ValueRange, ValueRange) -> SmallVector<Value> {
-                        Value negative = arith::CmpFOp::create(
-                            nb, nloc, arith::CmpFPredicate::OLT, in[1],
-                            constantFloat(nb, nloc, ct, 0.0));
-                        return {arith::SelectOp::create(
-                            nb, nloc, negative,
-                            arith::NegFOp::create(nb, nloc, in[0]), in[0])};
+                        return {emitGradScaleFromGradGammaHat(nb, nloc, in[0],
+                                                              in[1], mode)};
                       })[0];
     }
     Type channelType = op.getGradScale().getType();

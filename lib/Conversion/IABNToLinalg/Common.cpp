@@ -9,7 +9,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -17,168 +16,12 @@ using namespace mlir::iabn;
 using namespace mlir::iabn::lowering;
 
 //===----------------------------------------------------------------------===//
-// Scalar math
-//===----------------------------------------------------------------------===//
-
-Value lowering::constantFloat(OpBuilder &b, Location loc, Type type,
-                              double value) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
-}
-
-Value lowering::toCompute(OpBuilder &b, Location loc, Value value, Type type) {
-  if (value.getType() == type)
-    return value;
-  return arith::ExtFOp::create(b, loc, type, value);
-}
-
-Value lowering::toStorage(OpBuilder &b, Location loc, Value value, Type type) {
-  if (value.getType() == type)
-    return value;
-  return arith::TruncFOp::create(b, loc, type, value);
-}
-
-static Value select(OpBuilder &b, Location loc, arith::CmpFPredicate pred,
-                    Value lhs, Value rhs, Value ifTrue, Value ifFalse) {
-  Value cond = arith::CmpFOp::create(b, loc, pred, lhs, rhs);
-  return arith::SelectOp::create(b, loc, cond, ifTrue, ifFalse);
-}
-
-/// The parameter of `act` as a constant of `type`.
-static Value paramOf(OpBuilder &b, Location loc, ActivationAttr act,
-                     Type type) {
-  return constantFloat(b, loc, type, act.getParamOr0());
-}
-
-Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
-                               Value param, Value y) {
-  Type type = y.getType();
-  Value zero = constantFloat(b, loc, type, 0.0);
-  switch (kind) {
-  case ActivationKind::Identity:
-    return y;
-  case ActivationKind::ReLU:
-    // maximumf propagates NaN, as PyTorch's relu does.
-    return arith::MaximumFOp::create(b, loc, y, zero);
-  case ActivationKind::LeakyReLU: {
-    Value scaled = arith::MulFOp::create(b, loc, y, param);
-    return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, scaled);
-  }
-  case ActivationKind::ELU: {
-    Value negative =
-        arith::MulFOp::create(b, loc, param, math::ExpM1Op::create(b, loc, y));
-    return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, negative);
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
-
-Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
-                                      ActivationKind kind, Value param,
-                                      Value z) {
-  Type type = z.getType();
-  Value zero = constantFloat(b, loc, type, 0.0);
-  switch (kind) {
-  case ActivationKind::Identity:
-    return z;
-  case ActivationKind::LeakyReLU: {
-    Value scaled = arith::DivFOp::create(b, loc, z, param);
-    return select(b, loc, arith::CmpFPredicate::OGE, z, zero, z, scaled);
-  }
-  case ActivationKind::ELU: {
-    // y = log1p(z / alpha) for z < 0. Rounding can put z at (or just below)
-    // -alpha, where log1p would give -inf or NaN: clamp z / alpha to the
-    // smallest value above -1 (its y is far below any realistic input, and
-    // phi'(z) = z + alpha ~ 0 there, so the gradients do not depend on it).
-    double tiny = type.isF64() ? 0x1p-52 : 0x1p-23;
-    Value ratio = arith::DivFOp::create(b, loc, z, param);
-    Value clamped = arith::MaximumFOp::create(
-        b, loc, ratio, constantFloat(b, loc, type, -1.0 + tiny));
-    Value negative = math::Log1pOp::create(b, loc, clamped);
-    return select(b, loc, arith::CmpFPredicate::OGE, z, zero, z, negative);
-  }
-  case ActivationKind::ReLU:
-    break;
-  }
-  llvm_unreachable("activation is not invertible");
-}
-
-Value lowering::emitDerivativeFromInput(OpBuilder &b, Location loc,
-                                        ActivationKind kind, Value param,
-                                        Value y) {
-  Type type = y.getType();
-  Value zero = constantFloat(b, loc, type, 0.0);
-  Value one = constantFloat(b, loc, type, 1.0);
-  switch (kind) {
-  case ActivationKind::Identity:
-    return one;
-  case ActivationKind::ReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, zero);
-  case ActivationKind::LeakyReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, param);
-  case ActivationKind::ELU: {
-    Value negative =
-        arith::MulFOp::create(b, loc, param, math::ExpOp::create(b, loc, y));
-    return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, negative);
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
-
-Value lowering::emitDerivativeFromOutput(OpBuilder &b, Location loc,
-                                         ActivationKind kind, Value param,
-                                         Value z) {
-  Type type = z.getType();
-  Value zero = constantFloat(b, loc, type, 0.0);
-  Value one = constantFloat(b, loc, type, 1.0);
-  switch (kind) {
-  case ActivationKind::Identity:
-    return one;
-  case ActivationKind::ReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, zero);
-  case ActivationKind::LeakyReLU:
-    return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, param);
-  case ActivationKind::ELU: {
-    Value negative = arith::AddFOp::create(b, loc, z, param);
-    return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, negative);
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
-
-Value lowering::emitActivation(OpBuilder &b, Location loc, ActivationAttr act,
-                               Value y) {
-  return emitActivation(b, loc, act.getKind(),
-                        paramOf(b, loc, act, y.getType()), y);
-}
-
-Value lowering::emitActivationInverse(OpBuilder &b, Location loc,
-                                      ActivationAttr act, Value z) {
-  return emitActivationInverse(b, loc, act.getKind(),
-                               paramOf(b, loc, act, z.getType()), z);
-}
-
-Value lowering::emitDerivativeFromInput(OpBuilder &b, Location loc,
-                                        ActivationAttr act, Value y) {
-  return emitDerivativeFromInput(b, loc, act.getKind(),
-                                 paramOf(b, loc, act, y.getType()), y);
-}
-
-Value lowering::emitDerivativeFromOutput(OpBuilder &b, Location loc,
-                                         ActivationAttr act, Value z) {
-  return emitDerivativeFromOutput(b, loc, act.getKind(),
-                                  paramOf(b, loc, act, z.getType()), z);
-}
-
-//===----------------------------------------------------------------------===//
 // Tensor-level building blocks
 //===----------------------------------------------------------------------===//
 
 Layout::Layout(RankedTensorType dataType, int64_t featureDim)
     : dataType(dataType), featureDim(featureDim) {
-  MLIRContext *ctx = dataType.getContext();
-  computeType = dataType.getElementType().isF64()
-                    ? static_cast<FloatType>(Float64Type::get(ctx))
-                    : static_cast<FloatType>(Float32Type::get(ctx));
+  computeType = getComputeType(dataType.getElementType());
 }
 
 AffineMap Layout::getDataMap(MLIRContext *ctx) const {

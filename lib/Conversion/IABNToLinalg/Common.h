@@ -7,6 +7,7 @@
 #ifndef IABN_LIB_CONVERSION_IABNTOLINALG_COMMON_H
 #define IABN_LIB_CONVERSION_IABNTOLINALG_COMMON_H
 
+#include "IABN/Conversion/IABNCommon/Math.h"
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -19,39 +20,8 @@ class RewritePatternSet;
 namespace iabn {
 namespace lowering {
 
-//===----------------------------------------------------------------------===//
-// Scalar math (inside linalg bodies); values are in the compute type.
-//===----------------------------------------------------------------------===//
-
-/// A floating-point constant of type `type`.
-Value constantFloat(OpBuilder &b, Location loc, Type type, double value);
-/// Extends `value` to `type` (f16/bf16/f32 -> f32/f64), or returns it.
-Value toCompute(OpBuilder &b, Location loc, Value value, Type type);
-/// Truncates `value` to `type` for storage, or returns it.
-Value toStorage(OpBuilder &b, Location loc, Value value, Type type);
-
-/// The same four functions with the activation's parameter (slope, alpha)
-/// given as a value of the compute type, e.g. a kernel argument.
-Value emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
-                     Value param, Value y);
-Value emitActivationInverse(OpBuilder &b, Location loc, ActivationKind kind,
-                            Value param, Value z);
-Value emitDerivativeFromInput(OpBuilder &b, Location loc, ActivationKind kind,
-                              Value param, Value y);
-Value emitDerivativeFromOutput(OpBuilder &b, Location loc, ActivationKind kind,
-                               Value param, Value z);
-
-/// z = phi(y).
-Value emitActivation(OpBuilder &b, Location loc, ActivationAttr act, Value y);
-/// y = phi^-1(z) for an invertible activation.
-Value emitActivationInverse(OpBuilder &b, Location loc, ActivationAttr act,
-                            Value z);
-/// phi'(y) from the activation input.
-Value emitDerivativeFromInput(OpBuilder &b, Location loc, ActivationAttr act,
-                              Value y);
-/// phi' from the activation output z.
-Value emitDerivativeFromOutput(OpBuilder &b, Location loc, ActivationAttr act,
-                               Value z);
+// The scalar math comes from the shared lowering library.
+using namespace ::mlir::iabn::common;
 
 //===----------------------------------------------------------------------===//
 // Tensor-level building blocks
@@ -63,7 +33,7 @@ struct Layout {
 
   RankedTensorType dataType;
   int64_t featureDim;
-  /// f64 for f64 data, f32 otherwise.
+  /// f64 for f64 data, f32 otherwise (common::getComputeType).
   FloatType computeType;
 
   int64_t getRank() const { return dataType.getRank(); }
