@@ -51,6 +51,18 @@ std::optional<abi::DType> mlir::iabn::getKernelDType(Type type) {
   return std::nullopt;
 }
 
+Type mlir::iabn::getKernelStorageType(MLIRContext *ctx, abi::DType dtype) {
+  switch (dtype) {
+  case abi::DType::F32:
+    return Float32Type::get(ctx);
+  case abi::DType::F16:
+    return Float16Type::get(ctx);
+  case abi::DType::BF16:
+    return BFloat16Type::get(ctx);
+  }
+  llvm_unreachable("unknown kernel storage type");
+}
+
 void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
                               ArrayRef<ActivationKind> activations) {
   buildFinalizeStats();

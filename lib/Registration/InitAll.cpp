@@ -8,7 +8,7 @@
 #include "IABN/InitAllPasses.h"
 
 #include "IABN/Conversion/Passes.h"
-#include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
+#include "IABN/Dialect/IABN/Transforms/BufferizableOpInterfaceImpl.h"
 #include "IABN/Dialect/IABN/IR/IABNDialect.h"
 #include "IABN/Pipelines/Pipelines.h"
 #include "IABN/Transforms/Passes.h"

@@ -6,7 +6,7 @@
 
 #include "IABN/Transforms/Bufferization.h"
 
-#include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
+#include "IABN/Dialect/IABN/Transforms/BufferizableOpInterfaceImpl.h"
 
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -18,8 +18,8 @@
 
 #include "IABN/Transforms/Passes.h"
 
+#include "IABN/Analysis/TrainingGraph.h"
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
-#include "TrainingGraph.h"
 
 #include "IABN/Transforms/Bufferization.h"
 
@@ -302,16 +302,6 @@ struct Decision {
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
   using Base::Base;
 
-  LogicalResult initialize(MLIRContext *context) override {
-    std::optional<GammaMode> mode = symbolizeGammaMode(gammaMode);
-    if (!mode)
-      return emitError(UnknownLoc::get(context))
-             << "iabn-inplace-abn: invalid gamma-mode '" << gammaMode
-             << "'; expected sign_clamp or abs_plus_eps";
-    parsedGammaMode = *mode;
-    return success();
-  }
-
   void getDependentDialects(DialectRegistry &registry) const override {
     Base::getDependentDialects(registry);
     registerBufferizationModels(registry);
@@ -339,7 +329,6 @@ private:
                           const bufferization::OneShotAnalysisState *state,
                           StringRef analysisFailure);
 
-  GammaMode parsedGammaMode = GammaMode::SignClamp;
   /// (function, argument) pairs whose callers are already protected.
   llvm::DenseSet<std::pair<Operation *, unsigned>> protectedWritable;
   /// The decisions in structured form, for decisions-file.
@@ -419,7 +408,7 @@ InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
   Location loc = chain.act
                      ? builder.getFusedLoc({bn.getLoc(), chain.act.getLoc()})
                      : bn.getLoc();
-  auto gammaModeAttr = GammaModeAttr::get(&getContext(), parsedGammaMode);
+  auto gammaModeAttr = GammaModeAttr::get(&getContext(), gammaMode);
   auto fused = InPlaceABNOp::create(
       builder, loc, bn.getOutput().getType(), bn.getMean().getType(),
       bn.getVariance().getType(), bn.getInput(), bn.getScale(), bn.getOffset(),
@@ -472,18 +461,18 @@ void InPlaceABNPass::rewriteRecompute(Chain chain) {
 
 /// The op other than the activation gradient that saves the recompute
 /// candidate's operand (y or z) for the backward, or null.
-Operation *findOtherBackwardReader(Chain chain, const BackwardSlice &slice) {
+Operation *findOtherBackwardReader(Chain chain, const BackwardOpSet &backward) {
   Value source = chain.actGrad.getSource();
   Operation *otherReader = nullptr;
   for (Operation *user : source.getUsers())
-    if (user != chain.actGrad && slice.isBackward(user))
+    if (user != chain.actGrad && backward.isBackward(user))
       otherReader = user;
   return otherReader;
 }
 
 void InPlaceABNPass::rewriteFunction(func::FuncOp func,
                                      SmallVector<Decision> &decisions) {
-  BackwardSlice slice(func);
+  BackwardOpSet backward(func);
   SmallVector<BatchNormTrainOp> bns;
   func.walk([&](BatchNormTrainOp bn) { bns.push_back(bn); });
 
@@ -520,7 +509,7 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
       continue;
     }
     if (chain.bnGrad && allowRecompute &&
-        !findOtherBackwardReader(chain, slice)) {
+        !findOtherBackwardReader(chain, backward)) {
       decision.kind = Decision::Recompute;
       decision.loc = bn.getLoc();
       // The remark names y or z: remember which before the rewrite.
@@ -667,8 +656,8 @@ void InPlaceABNPass::emitDecisionRemark(
       return emit("none");
     }
     Value source = chain.actGrad.getSource();
-    BackwardSlice slice(bn->getParentOfType<FunctionOpInterface>());
-    Operation *otherReader = findOtherBackwardReader(chain, slice);
+    BackwardOpSet backward(bn->getParentOfType<FunctionOpInterface>());
+    Operation *otherReader = findOtherBackwardReader(chain, backward);
     remark << "not rewritten: activation " << activation
            << " is not invertible and recompute would not lower "
               "the saved bytes: "

@@ -7,7 +7,7 @@
 #include "IABN/Transforms/Passes.h"
 
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
-#include "TrainingGraph.h"
+#include "IABN/Analysis/TrainingGraph.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -158,8 +158,8 @@ FunctionReport analyze(FunctionOpInterface func) {
     }
   }
 
-  BackwardSlice slice(func);
-  if (Operation *boundary = slice.getBoundary()) {
+  BackwardOpSet backward(func);
+  if (Operation *boundary = backward.getBoundary()) {
     report.hasBackward = true;
     unsigned start = index[boundary];
     for (auto [i, info] : llvm::enumerate(tensors)) {

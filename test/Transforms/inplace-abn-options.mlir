@@ -1,7 +1,15 @@
 // RUN: iabn-opt %s -split-input-file -verify-diagnostics --iabn-inplace-abn="recompute=false" | FileCheck %s --check-prefix=NORECOMPUTE
 // RUN: not iabn-opt %s --iabn-inplace-abn="gamma-mode=abs" 2>&1 | FileCheck %s --check-prefix=BADMODE
 
-// BADMODE: iabn-inplace-abn: invalid gamma-mode 'abs'; expected sign_clamp or abs_plus_eps
+// RUN: not iabn-opt %s --iabn-pipeline="gamma-mode=abs" 2>&1 | FileCheck %s --check-prefix=BADMODE
+// RUN: iabn-opt --help | FileCheck %s --check-prefix=HELP
+
+// gamma-mode is an enum option: a bad value is refused by name, and --help
+// lists the values.
+// BADMODE: for the --gamma-mode option: Cannot find option named 'abs'!
+// HELP: --gamma-mode=<value>
+// HELP-NEXT: =sign_clamp
+// HELP-NEXT: =abs_plus_eps
 
 // Without overwrite-arguments an unmarked argument is not overwritten.
 // NORECOMPUTE-LABEL: func.func @argument

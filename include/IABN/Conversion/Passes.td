@@ -46,10 +46,13 @@ def GenerateGPUKernelsPass : Pass<"iabn-generate-gpu-kernels", "ModuleOp"> {
     runtime/cuda loads and launches them behind a C ABI.
   }];
   let options = [
+    // Strings, not enums: a ListOption's element parser does not see
+    // cl::values (MLIR 22), so the pass checks the names against the kernel
+    // ABI's lists itself.
     ListOption<"dtypes", "dtypes", "std::string",
-               "storage types: f32, f16, bf16">,
+               "storage types: f32, f16, bf16 (default: all)">,
     ListOption<"activations", "activations", "std::string",
-               "activations: identity, relu, leaky_relu, elu">,
+               "activations: identity, relu, leaky_relu, elu (default: all)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -29,6 +29,8 @@ namespace iabn {
 
 /// The kernel ABI's storage type of `type` (f32, f16, bf16), if it has one.
 std::optional<abi::DType> getKernelDType(Type type);
+/// The element type of a kernel ABI storage type.
+Type getKernelStorageType(MLIRContext *ctx, abi::DType dtype);
 
 /// Adds `gpu.module @iabn_kernels` to `module` (marking it a GPU container
 /// module): the kernels of every storage type (each must have a

@@ -7,6 +7,8 @@
 #ifndef IABN_PIPELINES_PIPELINES_H
 #define IABN_PIPELINES_PIPELINES_H
 
+#include "IABN/Transforms/Passes.h"
+
 #include "mlir/Pass/PassOptions.h"
 #include <string>
 
@@ -18,11 +20,10 @@ namespace iabn {
 /// Options of the InPlace-ABN pipeline (`--iabn-pipeline`).
 struct InPlaceABNPipelineOptions
     : public PassPipelineOptions<InPlaceABNPipelineOptions> {
-  PassOptions::Option<std::string> gammaMode{
+  PassOptions::Option<GammaMode> gammaMode{
       *this, "gamma-mode",
-      llvm::cl::desc("gamma handling of the fused ops: sign_clamp | "
-                     "abs_plus_eps"),
-      llvm::cl::init("sign_clamp")};
+      llvm::cl::desc("gamma handling of the fused ops"),
+      llvm::cl::init(GammaMode::SignClamp), IABN_GAMMA_MODE_OPTION_VALUES};
   PassOptions::Option<bool> recompute{
       *this, "recompute",
       llvm::cl::desc("apply the recompute strategy to non-invertible "

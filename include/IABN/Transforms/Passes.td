@@ -53,8 +53,9 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::iabn::IABNDialect"];
   let options = [
-    Option<"gammaMode", "gamma-mode", "std::string", /*default=*/"\"sign_clamp\"",
-           "gamma handling of the fused ops: sign_clamp | abs_plus_eps">,
+    Option<"gammaMode", "gamma-mode", "::mlir::iabn::GammaMode",
+           /*default=*/"::mlir::iabn::GammaMode::SignClamp",
+           "gamma handling of the fused ops", "IABN_GAMMA_MODE_OPTION_VALUES">,
     Option<"allowRecompute", "recompute", "bool", /*default=*/"true",
            "apply the recompute strategy to non-invertible activations">,
     Option<"overwriteArguments", "overwrite-arguments", "bool",

@@ -40,5 +40,5 @@
 // PTX-SAME: st.global.v4.b32
 
 // BADTYPE: iabn-generate-gpu-kernels: unsupported dtype 'f8'; expected f32, f16 or bf16
-// BADACT: iabn-generate-gpu-kernels: unknown activation 'gelu'
+// BADACT: iabn-generate-gpu-kernels: unknown activation 'gelu'; expected identity, relu, leaky_relu or elu
 module {}

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TrainingGraph.h"
+#include "IABN/Analysis/TrainingGraph.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -21,7 +21,7 @@ bool mlir::iabn::isGradientOp(Operation *op) {
              InPlaceABNGradBufferOp>(op);
 }
 
-BackwardSlice::BackwardSlice(FunctionOpInterface func) {
+BackwardOpSet::BackwardOpSet(FunctionOpInterface func) {
   if (func.isExternal())
     return;
   Operation *funcOp = func.getOperation();
@@ -55,7 +55,7 @@ BackwardSlice::BackwardSlice(FunctionOpInterface func) {
   }
 }
 
-bool BackwardSlice::isBackward(Operation *op) const {
+bool BackwardOpSet::isBackward(Operation *op) const {
   for (; op; op = op->getParentOp())
     if (ops.contains(op) || isGradientOp(op))
       return true;

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef IABN_DIALECT_IABN_IR_BUFFERIZABLEOPINTERFACEIMPL_H
-#define IABN_DIALECT_IABN_IR_BUFFERIZABLEOPINTERFACEIMPL_H
+#ifndef IABN_DIALECT_IABN_TRANSFORMS_BUFFERIZABLEOPINTERFACEIMPL_H
+#define IABN_DIALECT_IABN_TRANSFORMS_BUFFERIZABLEOPINTERFACEIMPL_H
 
 namespace mlir {
 class DialectRegistry;
@@ -18,4 +18,4 @@ void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
 } // namespace iabn
 } // namespace mlir
 
-#endif // IABN_DIALECT_IABN_IR_BUFFERIZABLEOPINTERFACEIMPL_H
+#endif // IABN_DIALECT_IABN_TRANSFORMS_BUFFERIZABLEOPINTERFACEIMPL_H

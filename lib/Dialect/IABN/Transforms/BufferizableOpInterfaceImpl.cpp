@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "IABN/Dialect/IABN/IR/BufferizableOpInterfaceImpl.h"
+#include "IABN/Dialect/IABN/Transforms/BufferizableOpInterfaceImpl.h"
 #include "IABN/Dialect/IABN/IR/IABNDialect.h"
 #include "IABN/Dialect/IABN/IR/IABNOps.h"
 

@@ -4,13 +4,15 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Helpers shared by the rewrite and the memory report: which ops of a joint
-// forward+backward function belong to the backward, and tensor byte sizes.
+// The analysis shared by the rewrite and the memory report: which ops of a
+// joint forward+backward function belong to the backward (BackwardOpSet; not
+// to be confused with mlir::getBackwardSlice, the use-def slice), and tensor
+// byte sizes.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
-#define IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
+#ifndef IABN_ANALYSIS_TRAININGGRAPH_H
+#define IABN_ANALYSIS_TRAININGGRAPH_H
 
 #include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -37,9 +39,9 @@ bool isGradientOp(Operation *op);
 /// transitively consumes a gradient, where gradients are the function
 /// arguments marked `iabn.gradient` and the results of the iabn gradient
 /// ops. An op whose nested region holds a backward op is backward too.
-class BackwardSlice {
+class BackwardOpSet {
 public:
-  explicit BackwardSlice(FunctionOpInterface func);
+  explicit BackwardOpSet(FunctionOpInterface func);
 
   /// Whether `op` is (or is nested in) a backward op. Gradient ops created
   /// after the analysis count as backward.
@@ -86,4 +88,4 @@ std::optional<ByteCount> getTensorBytes(Type type);
 } // namespace iabn
 } // namespace mlir
 
-#endif // IABN_LIB_TRANSFORMS_TRAININGGRAPH_H
+#endif // IABN_ANALYSIS_TRAININGGRAPH_H
