@@ -77,8 +77,8 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
       buildApply(storage, act);
       for (bool channelsLast : {false, true})
         buildApplyVector(storage, act, channelsLast);
-      if (act == ActivationKind::ReLU)
-        continue; // not invertible: no fused backward
+      if (!ActivationAttr::isInvertibleKind(act))
+        continue; // no fused backward
       for (bool planar : {false, true})
         buildPartialGrads(storage, act, planar);
       buildPartialGradsChannelsLast(storage, act);

@@ -55,7 +55,8 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
   let options = [
     Option<"gammaMode", "gamma-mode", "::mlir::iabn::GammaMode",
            /*default=*/"::mlir::iabn::GammaMode::SignClamp",
-           "gamma handling of the fused ops", "IABN_GAMMA_MODE_OPTION_VALUES">,
+           "gamma handling of the fused ops: sign_clamp (default) or "
+           "abs_plus_eps", "IABN_GAMMA_MODE_OPTION_VALUES">,
     Option<"allowRecompute", "recompute", "bool", /*default=*/"true",
            "apply the recompute strategy to non-invertible activations">,
     Option<"overwriteArguments", "overwrite-arguments", "bool",

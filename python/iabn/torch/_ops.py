@@ -26,7 +26,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import functional as F
+from . import _dispatch as D
+from . import _reference as R
 
 HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library,
                                                       "custom_op")
@@ -49,18 +50,18 @@ if HAS_CUSTOM_OP:
             activation_param: float,
             gamma_mode: str) -> Tuple[Tensor, Tensor, Tensor]:
         z = torch.empty_like(x)
-        mean, var, _ = F.forward_core(
+        mean, var, _ = D.forward_core(
             x, z, weight, bias, None if training else running_mean,
             None if training else running_var, training, 0.0, eps,
             activation, activation_param, gamma_mode)
-        compute = F.compute_dtype(x)
+        compute = R.compute_dtype(x)
         return z, mean.to(compute).clone(), var.to(compute).clone()
 
     @inplace_abn_forward.register_fake
     def _(x, weight, bias, running_mean, running_var, training, eps,
           activation, activation_param, gamma_mode):
         c = x.shape[1]
-        compute = F.compute_dtype(x)
+        compute = R.compute_dtype(x)
         return (torch.empty_like(x), x.new_empty(c, dtype=compute),
                 x.new_empty(c, dtype=compute))
 
@@ -70,17 +71,17 @@ if HAS_CUSTOM_OP:
             bias: Optional[Tensor], var: Tensor, training: bool, eps: float,
             activation: str, activation_param: float,
             gamma_mode: str) -> Tuple[Tensor, Tensor, Tensor]:
-        dx, dgamma, dbeta = F.backward_core(
+        dx, dgamma, dbeta = D.backward_core(
             z, dz, weight, bias, var, training, eps, activation,
-            activation_param, gamma_mode, F._kernel_layout(z))
-        compute = F.compute_dtype(z)
+            activation_param, gamma_mode, D.kernel_layout(z))
+        compute = R.compute_dtype(z)
         return dx, dgamma.to(compute), dbeta.to(compute)
 
     @inplace_abn_backward.register_fake
     def _(z, dz, weight, bias, var, training, eps, activation,
           activation_param, gamma_mode):
         c = z.shape[1]
-        compute = F.compute_dtype(z)
+        compute = R.compute_dtype(z)
         return (torch.empty_like(z), z.new_empty(c, dtype=compute),
                 z.new_empty(c, dtype=compute))
 

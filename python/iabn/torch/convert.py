@@ -503,7 +503,7 @@ def revert(model):
 
 def _plain_modules(layer):
     """(batch norm, activation module or None) equal to `layer`."""
-    from .functional import gamma_hat
+    from ._reference import gamma_hat
     cls = getattr(layer, "_iabn_bn_class", nn.BatchNorm2d)
     bn = cls(layer.num_features, layer.eps, layer.momentum, layer.affine,
              layer.track_running_stats)

@@ -105,7 +105,9 @@ class ABN(nn.Module):
             return F.leaky_relu(y, self.activation_param)
         if self.activation == "elu":
             return F.elu(y, self.activation_param)
-        return y
+        if self.activation == "identity":
+            return y
+        raise ValueError(f"unknown activation {self.activation!r}")
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum="

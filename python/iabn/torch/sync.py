@@ -18,6 +18,8 @@ import torch
 import torch.distributed as dist
 from torch.autograd.function import once_differentiable
 
+from . import _dispatch as D
+from . import _reference as R
 from . import functional as F
 
 
@@ -39,15 +41,12 @@ def _local_statistics(x, layout, compute):
         zeros = torch.zeros(c, dtype=compute, device=x.device)
         return zeros, zeros.clone()
     if layout is not None:
-        k = F._cuda_kernels()
+        k = D.cuda_kernels()
         mean, var = torch.empty(2, c, device=x.device)
         k.statistics(layout, x, mean, var,
-                     workspace=F._workspace(k, layout, x.device))
+                     workspace=D.workspace(k, layout, x.device))
         return mean, var
-    dims = [0] + list(range(2, x.dim()))
-    xc = x.detach().to(compute)
-    mean = xc.mean(dims)
-    return mean, ((xc - mean.view(F._shape(x))) ** 2).mean(dims)
+    return R.batch_statistics(x, compute)
 
 
 class InPlaceABNSyncFunction(torch.autograd.Function):
@@ -56,8 +55,8 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                 activation, param, gamma_mode, group, inplace=True):
         c = x.shape[1]
         n = x.numel() // c if c else 0
-        layout = F._kernel_layout(x) if x.numel() else None
-        compute = F.compute_dtype(x)
+        layout = D.kernel_layout(x) if x.numel() else None
+        compute = R.compute_dtype(x)
         mean, var = _local_statistics(x, layout, compute)
 
         packed = torch.cat([
@@ -77,18 +76,14 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                              f"training, got {count} over all ranks (input "
                              f"size {list(x.shape)} here)")
         if running_mean is not None:
-            with torch.no_grad():
-                running_mean.mul_(1 - factor).add_(
-                    mean.to(running_mean.dtype), alpha=factor)
-                running_var.mul_(1 - factor).add_(
-                    (var * count / (count - 1)).to(running_var.dtype),
-                    alpha=factor)
+            R.update_running(running_mean, running_var, mean, var, count,
+                             factor)
         mean, var = mean.to(compute), var.to(compute)
 
         # Normalization with the merged statistics: the inference form.
         z = x if inplace else torch.empty_like(x)
         if x.numel():
-            F.forward_core(x, z, weight, bias, mean, var, False, 0.0, eps,
+            D.forward_core(x, z, weight, bias, mean, var, False, 0.0, eps,
                            activation, param, gamma_mode)
         if inplace:
             ctx.mark_dirty(x)
@@ -104,20 +99,20 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         eps, activation, param, gamma_mode, layout, group, count = ctx.config
         c = z.shape[1]
         if z.numel() == 0:
-            sums = torch.zeros(2 * c, dtype=F.compute_dtype(z),
+            sums = torch.zeros(2 * c, dtype=R.compute_dtype(z),
                                device=z.device)
             local = sums.clone()
             dist.all_reduce(sums, group=group)
             dx = torch.zeros_like(z)
         elif layout is not None:
-            k = F._cuda_kernels()
-            opts = F._kernel_options(activation, param, gamma_mode, eps)
-            w, b, v = F._f32(weight), F._f32(bias), var.float()
+            k = D.cuda_kernels()
+            opts = D.kernel_options(activation, param, gamma_mode, eps)
+            w, b, v = D.f32(weight), D.f32(bias), var.float()
             channels_last = z.dim() == 4 and not z.is_contiguous()
             dz = dz.to(z.dtype).contiguous(
                 memory_format=torch.channels_last if channels_last
                 else torch.contiguous_format)
-            ws = F._workspace(k, layout, z.device)
+            ws = D.workspace(k, layout, z.device)
             sums = torch.empty(2 * c, device=z.device)
             k.backward_reduce(layout, opts, z, dz, w, b, v, sums,
                               workspace=ws)
@@ -127,16 +122,15 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             k.backward_apply(layout, opts, z, dz, dx, w, b, v, sums, count,
                              workspace=ws)
         else:
-            shape, dims = F._shape(z), [0] + list(range(2, z.dim()))
-            gy, xhat, coef = F.recover(z, dz, weight, bias, var, eps,
+            gy, xhat, coef = R.recover(z, dz, weight, bias, var, eps,
                                        activation, param, gamma_mode)
-            sums = torch.cat([gy.sum(dims), (gy * xhat).sum(dims)])
+            sums = torch.cat(R.grad_sums(gy, xhat))
             local = sums.clone()
             dist.all_reduce(sums, group=group)
-            dx = F.like(z, coef * (gy - sums[:c].view(shape) / count -
-                                   xhat * sums[c:].view(shape) / count))
+            dx = D.like(z, R.train_grad_input(gy, xhat, coef, sums[:c],
+                                              sums[c:], count))
         return F.input_grads(
-            ctx, dx, F.apply_gamma_sign(local[c:], weight, gamma_mode),
+            ctx, dx, R.apply_gamma_sign(local[c:], weight, gamma_mode),
             local[:c], weight, bias)
 
 

@@ -64,17 +64,28 @@ ActivationAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-bool ActivationAttr::isInvertible() const {
-  switch (getKind()) {
+bool ActivationAttr::isInvertibleKind(ActivationKind kind) {
+  switch (kind) {
   case ActivationKind::Identity:
+  case ActivationKind::LeakyReLU:
+  case ActivationKind::ELU:
     return true;
   case ActivationKind::ReLU:
     return false;
+  }
+  llvm_unreachable("unknown activation kind");
+}
+
+bool ActivationAttr::isInvertible() const {
+  if (!isInvertibleKind(getKind()))
+    return false;
+  switch (getKind()) {
   case ActivationKind::LeakyReLU:
   case ActivationKind::ELU:
     return getParamOr0() > 0.0;
+  default:
+    return true;
   }
-  llvm_unreachable("unknown activation kind");
 }
 
 bool ActivationAttr::isDifferentiableFromOutput() const {

@@ -92,6 +92,9 @@ def IABN_ActivationAttr : IABN_Attr<"Activation", "activation"> {
   let extraClassDeclaration = [{
     /// Whether `z = phi(y)` can be inverted: y is recoverable from z.
     bool isInvertible() const;
+    /// Whether activations of `kind` can be inverted for some parameter
+    /// (those that have an inverse and a fused backward).
+    static bool isInvertibleKind(::mlir::iabn::ActivationKind kind);
     /// Whether `phi'` can be computed from the output `z` alone (PyTorch's
     /// `self_is_result`).
     bool isDifferentiableFromOutput() const;
