@@ -29,11 +29,11 @@
 //   chain 2: x2 (BN2 input, 524288 B), mean2, var2 (512 B each),
 //            z2 (524288 B; also conv2's input)
 //
-// relu is not invertible, and both z1 and z2 are saved anyway as the
-// convolutions' inputs, so neither InPlace-ABN nor recomputing y saves
-// bytes here. Even with an invertible activation, cat is read again by the
-// output concatenation after BN1 (the well-known memory problem of
-// DenseNets), so z1 could not take cat's buffer.
+// relu is not invertible, so the rewrite applies store-y: each chain saves
+// y only (x and z die in the forward), and the convolutions' weight
+// gradients read z recomputed from y in the backward. cat is read again by
+// the output concatenation after BN1 (the well-known memory problem of
+// DenseNets), so y1 cannot take cat's buffer; y2 is written over x2.
 
 func.func private @conv2d_nchw_backward_input_1x1(tensor<4x128x16x16xf32>,
     tensor<128x96x1x1xf32>) -> tensor<4x96x16x16xf32> attributes {iabn.fresh_results}

@@ -38,6 +38,11 @@
 //
 // x_in (conv1's input, 802816 B) is a function argument and stays alive for
 // the shortcut and conv1's weight gradient anyway.
+//
+// The rewrite: chains 1 and 2 (relu, not invertible) get store-y, which
+// saves y1 and y2 only (written over x1 and x2); conv2's and conv3's weight
+// gradients read z1 and z2 recomputed from them. Chain 3 (identity) is
+// fused in place and saves z3 only.
 
 func.func private @conv2d_nchw_backward_input_1x1_256to64(
     tensor<4x64x14x14xf32>, tensor<64x256x1x1xf32>) -> tensor<4x256x14x14xf32> attributes {iabn.fresh_results}

@@ -283,12 +283,13 @@ bool isWritableArgument(FunctionOpInterface func, unsigned index,
 /// What the rewrite did to one batch norm, remembered until the remarks are
 /// emitted (after the last rewrite and the analysis).
 struct Decision {
-  enum Kind { NotRewritten, Refused, InPlace, Recompute };
+  enum Kind { NotRewritten, Refused, InPlace, StoreY, Recompute };
   Kind kind;
   Location loc;
   /// NotRewritten and Recompute: the batch norm (still in the IR).
   BatchNormTrainOp bn;
-  /// InPlace: the fused ops (grad is null without a backward).
+  /// InPlace: the fused ops (grad is null without a backward). StoreY: the
+  /// identity-fused ops that store y and compute dx from it.
   InPlaceABNOp fused;
   InPlaceABNGradOp fusedGrad;
   ActivationAttr activation;
@@ -297,6 +298,8 @@ struct Decision {
   /// Refused: why the chain is not rewritten. Recompute: the tensor no
   /// longer saved ("y" or "z").
   std::string note;
+  /// StoreY: the backward readers of z that now read a recomputed z.
+  unsigned numRematerialized = 0;
 };
 
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
@@ -323,6 +326,9 @@ private:
   /// call passes in, by the callers' own contracts.
   void protectCallers(func::FuncOp func, unsigned index, StringRef name);
   InPlaceABNOp rewriteInPlace(Chain chain, InPlaceABNGradOp &fusedGrad);
+  InPlaceABNOp rewriteStoreY(Chain chain, const BackwardOpSet &backward,
+                             InPlaceABNGradOp &fusedGrad,
+                             unsigned &numRematerialized);
   void rewriteRecompute(Chain chain);
   /// Emits the remark of one decision, against the final IR.
   void emitDecisionRemark(const Decision &decision,
@@ -443,6 +449,75 @@ InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
   return fused;
 }
 
+/// store-y, for a non-invertible activation with a backward: the forward
+/// stores y = BN(x) (an identity-fused op, y may overwrite x) and computes
+/// z = phi(y) for its forward readers; the backward reads y only: the
+/// activation gradient takes phi'(y), the identity-fused gradient recovers
+/// x_hat from y, and every other backward reader of z reads z = phi(y)
+/// recomputed right before it. So y is the one tensor saved for the
+/// backward, where standard BN keeps x and z.
+InPlaceABNOp InPlaceABNPass::rewriteStoreY(Chain chain,
+                                           const BackwardOpSet &backward,
+                                           InPlaceABNGradOp &fusedGrad,
+                                           unsigned &numRematerialized) {
+  BatchNormTrainOp bn = chain.bn;
+  ActivationOp act = chain.act;
+  ActivationGradOp actGrad = chain.actGrad;
+  BatchNormTrainGradOp bnGrad = chain.bnGrad;
+  MLIRContext *ctx = &getContext();
+  auto identity =
+      ActivationAttr::get(ctx, ActivationKind::Identity, std::nullopt);
+  auto gammaModeAttr = GammaModeAttr::get(ctx, gammaMode);
+  OpBuilder builder(bn);
+  auto fused = InPlaceABNOp::create(
+      builder, bn.getLoc(), bn.getOutput().getType(), bn.getMean().getType(),
+      bn.getVariance().getType(), bn.getInput(), bn.getScale(), bn.getOffset(),
+      identity, bn.getFeatureDimAttr(), bn.getEpsilonAttr(), gammaModeAttr);
+  Value y = fused.getOutput();
+  act.getInputMutable().assign(y);
+  Value z = act.getOutput();
+
+  // Backward readers of z read it recomputed from y. A terminator (e.g. the
+  // function returning z) passes the forward's z on: it is a result, not a
+  // tensor saved for the backward.
+  SmallVector<OpOperand *> backwardUses;
+  for (OpOperand &use : z.getUses()) {
+    Operation *reader = use.getOwner();
+    if (reader != actGrad && !reader->hasTrait<OpTrait::IsTerminator>() &&
+        backward.isBackward(reader))
+      backwardUses.push_back(&use);
+  }
+  for (OpOperand *use : backwardUses) {
+    builder.setInsertionPoint(use->getOwner());
+    auto recomputed = ActivationOp::create(builder, act.getLoc(), z.getType(),
+                                           y, act.getActivationAttr());
+    recomputed->setAttr(kRematerializedAttrName, builder.getUnitAttr());
+    use->set(recomputed.getOutput());
+  }
+  numRematerialized = backwardUses.size();
+
+  builder.setInsertionPoint(actGrad);
+  auto gradY = ActivationGradOp::create(
+      builder, actGrad.getLoc(), actGrad.getGradOutput().getType(),
+      actGrad.getGradOutput(), y, act.getActivationAttr(),
+      /*self_is_result=*/nullptr);
+  actGrad->replaceAllUsesWith(gradY);
+  actGrad->erase();
+  builder.setInsertionPoint(bnGrad);
+  fusedGrad = InPlaceABNGradOp::create(
+      builder, bnGrad.getLoc(), bnGrad.getGradInput().getType(),
+      bnGrad.getGradScale().getType(), bnGrad.getGradOffset().getType(),
+      gradY.getResult(), y, bn.getScale(), bn.getOffset(), fused.getVariance(),
+      identity, bn.getFeatureDimAttr(), bn.getEpsilonAttr(), gammaModeAttr);
+  bnGrad->replaceAllUsesWith(fusedGrad);
+  bnGrad->erase();
+  bn.getOutput().replaceAllUsesWith(y);
+  bn.getMean().replaceAllUsesWith(fused.getMean());
+  bn.getVariance().replaceAllUsesWith(fused.getVariance());
+  bn->erase();
+  return fused;
+}
+
 void InPlaceABNPass::rewriteRecompute(Chain chain) {
   BatchNormTrainOp bn = chain.bn;
   ActivationGradOp actGrad = chain.actGrad;
@@ -508,6 +583,18 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
       decisions.push_back(decision);
       continue;
     }
+    if (chain.bnGrad && allowRecompute &&
+        bn.getEpsilon().convertToDouble() != 0.0) {
+      decision.kind = Decision::StoreY;
+      decision.xRefusal = protectArguments(func, bn.getInput(), "x");
+      decision.fused = rewriteStoreY(chain, backward, decision.fusedGrad,
+                                     decision.numRematerialized);
+      decision.bn = nullptr;
+      decisions.push_back(decision);
+      continue;
+    }
+    // epsilon = 0: y cannot be mapped back to x_hat; recompute y from x
+    // when that drops a saved tensor.
     if (chain.bnGrad && allowRecompute &&
         !findOtherBackwardReader(chain, backward)) {
       decision.kind = Decision::Recompute;
@@ -659,8 +746,9 @@ void InPlaceABNPass::emitDecisionRemark(
     BackwardOpSet backward(bn->getParentOfType<FunctionOpInterface>());
     Operation *otherReader = findOtherBackwardReader(chain, backward);
     remark << "not rewritten: activation " << activation
-           << " is not invertible and recompute would not lower "
-              "the saved bytes: "
+           << " is not invertible, epsilon is 0 (storing y needs "
+              "epsilon > 0 to map y back to x_hat), and recomputing y from "
+              "x would not lower the saved bytes: "
            << (source == bn.getOutput() ? "y" : "z") << " is also saved for "
            << (otherReader ? describe(otherReader)
                            : std::string("the backward"));
@@ -680,10 +768,22 @@ void InPlaceABNPass::emitDecisionRemark(
     return emit("recompute");
   }
 
-  remark << "inplace: " << decision.activation << " fused "
-         << (decision.fusedGrad ? "forward and backward; the backward "
-                                  "recomputes y and x_hat from z"
-                                : "forward only (no backward in this function)");
+  bool storeY = decision.kind == Decision::StoreY;
+  if (storeY) {
+    remark << "store-y: activation " << decision.activation
+           << " is not invertible; y is saved for the backward instead of x "
+              "and z: the backward recovers x_hat from y";
+    if (decision.numRematerialized)
+      remark << " and recomputes z for " << decision.numRematerialized
+             << " reader" << (decision.numRematerialized == 1 ? "" : "s");
+    entry["rematerialized"] = static_cast<int64_t>(decision.numRematerialized);
+  } else {
+    remark << "inplace: " << decision.activation << " fused "
+           << (decision.fusedGrad
+                   ? "forward and backward; the backward recomputes y and "
+                     "x_hat from z"
+                   : "forward only (no backward in this function)");
+  }
   entry["backward"] = static_cast<bool>(decision.fusedGrad);
   // What happens to the in-place operand: "overwritten", "copy_overwritten"
   // (a copy made on its alias chain), "copied" or "unknown".
@@ -714,11 +814,12 @@ void InPlaceABNPass::emitDecisionRemark(
     entry[name] = "copied";
   };
   InPlaceABNOp fused = decision.fused;
-  explain(fused, fused.getInputMutable(), "z", "x", decision.xRefusal);
+  explain(fused, fused.getInputMutable(), storeY ? "y" : "z", "x",
+          decision.xRefusal);
   if (InPlaceABNGradOp fusedGrad = decision.fusedGrad)
-    explain(fusedGrad, fusedGrad.getGradOutputMutable(), "dx", "dz",
-            decision.dzRefusal);
-  emit("inplace");
+    explain(fusedGrad, fusedGrad.getGradOutputMutable(), "dx",
+            storeY ? "dy" : "dz", decision.dzRefusal);
+  emit(storeY ? "store-y" : "inplace");
 }
 
 void InPlaceABNPass::runOnOperation() {
@@ -752,7 +853,7 @@ void InPlaceABNPass::runOnOperation() {
   // pipeline's options, so that every remark says what will happen. The
   // analysis only reads the IR.
   bool anyFused = llvm::any_of(decisions, [](const Decision &d) {
-    return d.kind == Decision::InPlace;
+    return d.kind == Decision::InPlace || d.kind == Decision::StoreY;
   });
   // The state refers to the options: they outlive it.
   bufferization::OneShotBufferizationOptions options =

@@ -40,7 +40,7 @@ class Result:
     diagnostics: List[Diagnostic] = field(default_factory=list)
     memory_reports: Dict[str, dict] = field(default_factory=dict)
     # The rewrite's decisions, one per batch norm (iabn-inplace-abn's
-    # decisions-file): loc, strategy (inplace | recompute | none),
+    # decisions-file): loc, strategy (inplace | store-y | recompute | none),
     # activation {kind, param}, x and dz (overwritten | copy_overwritten |
     # copied | unknown), remark.
     decisions: list = field(default_factory=list)

@@ -131,19 +131,20 @@ func.func @x_is_argument(%x: tensor<8x16xf32>,
 
 func.func private @producer() -> tensor<8x16xf32>
 
-// recompute: relu whose gradient reads y; y is saved for nothing else, so
-// the backward recomputes it from x and the batch statistics.
-// CHECK-LABEL: func.func @relu_recompute_from_y
+// store-y: relu whose gradient reads y. The forward stores y (an
+// identity-fused op, y over x), the activation gradient reads y, and the
+// identity-fused gradient recovers x_hat from y: x is not saved.
+// CHECK-LABEL: func.func @relu_store_y_grad_from_y
 // CHECK: %[[X:.*]] = call @producer()
-// CHECK: %[[Y:.*]], %[[M:.*]], %[[V:.*]] = iabn.batch_norm_train %[[X]] scale %[[G:[^ ]*]] offset %[[B:[^ ]*]] :
-// CHECK: iabn.activation <relu> %[[Y]]
-// CHECK: %[[YR:.*]] = iabn.batch_norm_inference %[[X]] scale %[[G]] offset %[[B]] stats(%[[M]], %[[V]])
-// CHECK: %[[DY:.*]] = iabn.activation_grad <relu> %{{.*}}, %[[YR]] :
-// CHECK: iabn.batch_norm_train_grad %[[DY]], %[[X]]
-func.func @relu_recompute_from_y(%g: tensor<16xf32>, %b: tensor<16xf32>,
+// CHECK: %[[Y:.*]], %{{.*}}, %[[V:.*]] = iabn.inplace_abn <identity> %[[X]] scale %[[G:[^ ]*]] offset %[[B:[^ ]*]] :
+// CHECK: %[[Z:.*]] = iabn.activation <relu> %[[Y]] :
+// CHECK: %[[DY:.*]] = iabn.activation_grad <relu> %{{.*}}, %[[Y]] :
+// CHECK: iabn.inplace_abn_grad <identity> %[[DY]], %[[Y]] scale %[[G]] offset %[[B]] variance(%[[V]])
+// CHECK-NOT: batch_norm
+func.func @relu_store_y_grad_from_y(%g: tensor<16xf32>, %b: tensor<16xf32>,
     %dz: tensor<8x16xf32> {iabn.gradient}) -> (tensor<8x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
-  // expected-remark @+1 {{recompute: activation #iabn.activation<relu> is not invertible; the backward recomputes y from x and the batch statistics, so y is no longer saved for the activation gradient}}
+  // expected-remark @+1 {{store-y: activation #iabn.activation<relu> is not invertible; y is saved for the backward instead of x and z: the backward recovers x_hat from y; y overwrites x; dx overwrites dy}}
   %y, %m, %v = iabn.batch_norm_train %x scale %g offset %b : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <relu> %y : tensor<8x16xf32>
   %dy = iabn.activation_grad <relu> %dz, %y : tensor<8x16xf32>
@@ -156,20 +157,49 @@ func.func @relu_recompute_from_y(%g: tensor<16xf32>, %b: tensor<16xf32>,
 func.func private @producer() -> tensor<8x16xf32>
 func.func private @weight_grad(tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x16xf32>
 
-// relu whose gradient reads z, and z is also needed by the next layer's
-// weight gradient: recomputing would not lower the saved bytes.
-// CHECK-LABEL: func.func @relu_recompute_unprofitable
-// CHECK: iabn.batch_norm_train
-// CHECK: iabn.activation_grad <relu> %{{.*}}, %{{.*}} {self_is_result}
-func.func @relu_recompute_unprofitable(%dout: tensor<8x16xf32> {iabn.gradient})
-    -> (tensor<16x16xf32>, tensor<8x16xf32>) {
+// store-y: relu whose gradient reads z, and z is also read by the next
+// layer's weight gradient (the usual BN -> relu -> conv). That reader gets
+// z recomputed from y right before it, marked so that CSE keeps it apart
+// from the forward's z: only y crosses into the backward.
+// CHECK-LABEL: func.func @relu_store_y_weight_grad
+// CHECK: %[[Y:.*]], %{{.*}}, %{{.*}} = iabn.inplace_abn <identity>
+// CHECK: %[[Z:.*]] = iabn.activation <relu> %[[Y]] :
+// CHECK: %[[ZR:.*]] = iabn.activation <relu> %[[Y]] {iabn.rematerialized}
+// CHECK: call @weight_grad(%[[ZR]],
+// CHECK: %[[DY:.*]] = iabn.activation_grad <relu> %{{.*}}, %[[Y]] :
+// CHECK: iabn.inplace_abn_grad <identity> %[[DY]], %[[Y]]
+// CHECK: return %[[Z]]
+func.func @relu_store_y_weight_grad(%dout: tensor<8x16xf32> {iabn.gradient})
+    -> (tensor<8x16xf32>, tensor<16x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
-  // expected-remark @+1 {{not rewritten: activation #iabn.activation<relu> is not invertible and recompute would not lower the saved bytes: z is also saved for 'func.call @weight_grad' at loc(}}
+  // expected-remark @+1 {{store-y: activation #iabn.activation<relu> is not invertible; y is saved for the backward instead of x and z: the backward recovers x_hat from y and recomputes z for 1 reader; y overwrites x; dx overwrites dy}}
   %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <relu> %y : tensor<8x16xf32>
   %dw = call @weight_grad(%z, %dout) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x16xf32>
   %dy = iabn.activation_grad <relu> %dout, %z {self_is_result} : tensor<8x16xf32>
   %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
+  return %z, %dw, %dx : tensor<8x16xf32>, tensor<16x16xf32>, tensor<8x16xf32>
+}
+
+// -----
+
+func.func private @producer() -> tensor<8x16xf32>
+func.func private @weight_grad(tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x16xf32>
+
+// epsilon = 0: y cannot be mapped back to x_hat, and recomputing y from x
+// would not lower the saved bytes (z is needed by the weight gradient).
+// CHECK-LABEL: func.func @relu_eps0_unprofitable
+// CHECK: iabn.batch_norm_train
+// CHECK: iabn.activation_grad <relu> %{{.*}}, %{{.*}} {self_is_result}
+func.func @relu_eps0_unprofitable(%dout: tensor<8x16xf32> {iabn.gradient})
+    -> (tensor<16x16xf32>, tensor<8x16xf32>) {
+  %x = call @producer() : () -> tensor<8x16xf32>
+  // expected-remark @+1 {{not rewritten: activation #iabn.activation<relu> is not invertible, epsilon is 0 (storing y needs epsilon > 0 to map y back to x_hat), and recomputing y from x would not lower the saved bytes: z is also saved for 'func.call @weight_grad' at loc(}}
+  %y, %m, %v = iabn.batch_norm_train %x {epsilon = 0.0 : f64} : tensor<8x16xf32>, tensor<16xf32>
+  %z = iabn.activation <relu> %y : tensor<8x16xf32>
+  %dw = call @weight_grad(%z, %dout) : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<16x16xf32>
+  %dy = iabn.activation_grad <relu> %dout, %z {self_is_result} : tensor<8x16xf32>
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) {epsilon = 0.0 : f64} : tensor<8x16xf32>, tensor<16xf32>
   return %dw, %dx : tensor<16x16xf32>, tensor<8x16xf32>
 }
 
@@ -178,20 +208,20 @@ func.func @relu_recompute_unprofitable(%dout: tensor<8x16xf32> {iabn.gradient})
 func.func private @producer() -> tensor<8x16xf32>
 func.func private @consumer(tensor<8x16xf32>) -> tensor<8x16xf32>
 
-// relu whose gradient reads z, z used only by forward consumers: recompute
-// frees z for the backward.
-// CHECK-LABEL: func.func @relu_recompute_from_z
+// epsilon = 0, relu whose gradient reads z, z used only by forward
+// consumers: the backward recomputes y from x, which frees z.
+// CHECK-LABEL: func.func @relu_eps0_recompute_from_z
 // CHECK: %[[YR:.*]] = iabn.batch_norm_inference
 // CHECK: iabn.activation_grad <relu> %{{.*}}, %[[YR]] :
-func.func @relu_recompute_from_z(%dz: tensor<8x16xf32> {iabn.gradient})
+func.func @relu_eps0_recompute_from_z(%dz: tensor<8x16xf32> {iabn.gradient})
     -> (tensor<8x16xf32>, tensor<8x16xf32>) {
   %x = call @producer() : () -> tensor<8x16xf32>
   // expected-remark @+1 {{recompute: activation #iabn.activation<relu> is not invertible; the backward recomputes y from x and the batch statistics, so z is no longer saved for the activation gradient}}
-  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xf32>, tensor<16xf32>
+  %y, %m, %v = iabn.batch_norm_train %x {epsilon = 0.0 : f64} : tensor<8x16xf32>, tensor<16xf32>
   %z = iabn.activation <relu> %y : tensor<8x16xf32>
   %o = call @consumer(%z) : (tensor<8x16xf32>) -> tensor<8x16xf32>
   %dy = iabn.activation_grad <relu> %dz, %z {self_is_result} : tensor<8x16xf32>
-  %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) : tensor<8x16xf32>, tensor<16xf32>
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) {epsilon = 0.0 : f64} : tensor<8x16xf32>, tensor<16xf32>
   return %o, %dx : tensor<8x16xf32>, tensor<8x16xf32>
 }
 

@@ -32,6 +32,12 @@ constexpr StringLiteral kGradientArgAttrName = "iabn.gradient";
 /// when it follows the aliases of x and dz back to the arguments.
 constexpr StringLiteral kFreshResultsAttrName = "iabn.fresh_results";
 
+/// The unit attribute on an activation that the store-y strategy recomputes
+/// in the backward from the stored y. It keeps CSE from merging it with the
+/// forward's activation of the same y, which would keep z alive across the
+/// forward-backward boundary again.
+constexpr StringLiteral kRematerializedAttrName = "iabn.rematerialized";
+
 /// Whether `op` is one of the dialect's gradient ops.
 bool isGradientOp(Operation *op);
 

@@ -21,7 +21,15 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
       elu with alpha > 0): the chain becomes `iabn.inplace_abn` and its
       backward `iabn.inplace_abn_grad`, which recomputes y and x_hat from the
       stored output z; x and y die after the forward and z takes x's buffer.
-    * `recompute` (non-invertible activation such as relu): the backward
+    * `store-y` (non-invertible activation such as relu, epsilon > 0): the
+      forward stores y with an identity `iabn.inplace_abn` (y takes x's
+      buffer) and computes z = phi(y); the backward reads y only: the
+      activation gradient takes phi'(y), `iabn.inplace_abn_grad <identity>`
+      recovers x_hat from y, and every other backward reader of z (e.g. the
+      next layer's weight gradient) reads z recomputed from y right before
+      it (an `iabn.activation` marked `iabn.rematerialized`, which CSE keeps
+      apart). y is the one tensor saved where BN keeps x and z.
+    * `recompute` (non-invertible activation with epsilon = 0): the backward
       recomputes y from x and the saved statistics
       (`iabn.batch_norm_inference` with the batch statistics) instead of
       keeping y or z alive, applied only where the activation input/output
@@ -58,7 +66,7 @@ def InPlaceABNPass : Pass<"iabn-inplace-abn", "ModuleOp"> {
            "gamma handling of the fused ops: sign_clamp (default) or "
            "abs_plus_eps", "IABN_GAMMA_MODE_OPTION_VALUES">,
     Option<"allowRecompute", "recompute", "bool", /*default=*/"true",
-           "apply the recompute strategy to non-invertible activations">,
+           "apply store-y (or recompute) to non-invertible activations">,
     Option<"overwriteArguments", "overwrite-arguments", "bool",
            /*default=*/"false",
            "let z overwrite an x that is a function argument not marked "

@@ -24,8 +24,8 @@ LAYOUTS = {
     "bn1d": ((16, 5), 1),
     "ncdhw": ((2, 3, 2, 3, 4), 1),
 }
-# (activation, parameter, gradient read from the output z?). relu's gradient
-# reads y, so the rewrite applies the recompute strategy to it.
+# (activation, parameter, gradient read from the output z?). relu is not
+# invertible: the rewrite applies the store-y strategy to it.
 ACTIVATIONS = [("identity", None, True), ("leaky_relu", 0.1, True),
                ("elu", 0.7, True), ("relu", None, False)]
 OUTPUTS = ["z", "dx", "dgamma", "dbeta", "running_mean", "running_var"]
@@ -47,15 +47,17 @@ def main():
                                        grad_from_output=from_output)
 
     # The rewrite must really apply: 3 invertible activations x 4 layouts
-    # become InPlace-ABN, relu gets the recompute strategy.
+    # become InPlace-ABN, relu gets the store-y strategy (an identity-fused
+    # InPlace-ABN that stores y, then relu).
     rewritten = subprocess.run(
         [ic._tool("IABN_OPT"), "-", "--iabn-pipeline"], input=source,
         capture_output=True, text=True, check=True).stdout
     fused = rewritten.count("iabn.inplace_abn ")
-    recomputed = rewritten.count("iabn.batch_norm_inference")
-    if fused != 12 or recomputed != 4:
-        print(f"FAIL: expected 12 fused chains and 4 recomputed, got "
-              f"{fused} and {recomputed}")
+    store_y = rewritten.count("iabn.inplace_abn_grad <identity>") - 4
+    left = rewritten.count("iabn.batch_norm")
+    if fused != 16 or store_y != 4 or left != 0:
+        print(f"FAIL: expected 16 fused chains (4 of them store-y) and no "
+              f"batch norm left, got {fused}, {store_y} and {left}")
         return 1
 
     original = ic.compile_module(source, [])

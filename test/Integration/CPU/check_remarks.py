@@ -1,5 +1,6 @@
 """Checks the rewrite's remarks against what bufferization decides: every
-claim "z overwrites x" / "dx overwrites dz", "... does not overwrite ...
+claim "z overwrites x" / "dx overwrites dz" (store-y: "y overwrites x" /
+"dx overwrites dy"), "... does not overwrite ...
 (... is copied)" and "... overwrites a copy of ... made for OP" is compared
 with the in-place decisions that the stand-alone One-Shot Bufferize pass
 (the CPU pipeline's options, test-analysis-only) takes on the pipeline's
@@ -74,7 +75,9 @@ def check_chunk(path, text, failures, counts, rewrite):
             if "iabn.inplace_abn" in source_lines[loc[0] - 1]:
                 continue  # written by hand, not by the rewrite
             fused_names[m.group(1)] = loc
-            check_claim(loc, remarks.get(loc), "z", "x",
+            # store-y stores y over x and writes dx over dy.
+            store_y = (remarks.get(loc) or "").startswith("store-y:")
+            check_claim(loc, remarks.get(loc), "y" if store_y else "z", "x",
                         inplace_flags(line)[0], by_loc, failures, counts, path,
                         strict)
             continue
@@ -82,7 +85,8 @@ def check_chunk(path, text, failures, counts, rewrite):
                       line)
         if m and m.group(1) in fused_names:
             loc = fused_names[m.group(1)]
-            check_claim(loc, remarks.get(loc), "dx", "dz",
+            store_y = (remarks.get(loc) or "").startswith("store-y:")
+            check_claim(loc, remarks.get(loc), "dx", "dy" if store_y else "dz",
                         inplace_flags(line)[0], by_loc, failures, counts,
                         path, strict)
     if not strict:

@@ -10,9 +10,11 @@ dangerous:
     argument, the result of an scf.if choosing between an argument and a
     local tensor, or a local tensor;
   * activations identity, leaky_relu, elu (fused in place) and relu
-    (recompute); epsilon 0 (left alone);
+    (store-y: y stored, z recomputed for its backward readers; recompute
+    from x or left alone with epsilon 0); epsilon 0;
   * several users of x (a residual add after the batch norm), of z (the
-    next layer, the return), of y (another reader: not rewritten); two batch
+    next layer, the return, a backward op such as the next layer's weight
+    gradient), of y (another reader: not rewritten); two batch
     norms sharing one x; chains inside scf.for and scf.if;
   * the backward: dy from z ({self_is_result}) or from y; dz an incoming
     gradient argument, a view of one, or a tensor computed in the backward;
@@ -252,7 +254,7 @@ class Graph:
         if with_backward:
             if dz is None:
                 dz = self.gradient()
-            from_output = act != "relu" and self.rng.random() < 0.8
+            from_output = self.rng.random() < (0.8 if act != "relu" else 0.5)
             src = f"{z} {{self_is_result}}" if from_output else y
             dy = self.fresh("dy")
             self.emit(f"{dy} = iabn.activation_grad {attr} {dz}, {src} : "
@@ -264,6 +266,11 @@ class Graph:
                       f"f64, feature_dim = {self.fd} : i64}} : {self.T}, "
                       f"{self.C}")
             self.results += [(dx, self.T), (dg, self.C), (db, self.C)]
+            if self.rng.random() < 0.3:
+                # z read by the backward (like the next layer's weight
+                # gradient): store-y recomputes it there.
+                w = self.binary("mul", z, dz)
+                self.results.append((w, self.T))
         return z
 
     def gradient(self):
@@ -364,7 +371,7 @@ def main():
     start = time.time()
     graphs = generate(args.seed, args.count)
     report = diffexec.Report()
-    rewrites = {"fused": 0, "recompute": 0}
+    rewrites = {"fused": 0, "store-y": 0, "recompute": 0}
     for b in range(0, len(graphs), args.batch):
         source = "\n".join(graphs[b:b + args.batch])
         label = f"seed{args.seed}_batch{b // args.batch}"
@@ -374,6 +381,7 @@ def main():
                               passes=args.passes.split())
         rewritten = diffexec.run_tool([diffexec.ic._tool("IABN_OPT"), "-",
                                        *args.passes.split()], source)
+        rewrites["store-y"] += rewritten.stderr.count("remark: store-y:")
         rewrites["fused"] += rewritten.stdout.count("iabn.inplace_abn ")
         rewrites["recompute"] += rewritten.stdout.count(
             "iabn.batch_norm_inference")
@@ -384,8 +392,9 @@ def main():
             print(f"kept {path}")
     print(f"random graphs: seed {args.seed}, {len(graphs)} graphs, "
           f"{report.executed} executed before and after the rewrite, "
-          f"{rewrites['fused']} chains fused, {rewrites['recompute']} "
-          f"recomputed, {time.time() - start:.0f} s")
+          f"{rewrites['fused']} chains fused ({rewrites['store-y']} of them "
+          f"store-y), {rewrites['recompute']} recomputed, "
+          f"{time.time() - start:.0f} s")
     for element, err in sorted(report.worst.items()):
         print(f"  worst relative difference {element}: {err:.3g}")
     for name, reason in sorted(report.skipped.items()):
