@@ -343,3 +343,128 @@ def test_failed_verification_leaves_the_model_unconverted():
         convert(model, torch.randn(2, 3, 4, 4), verbose=False)
     assert [type(m).__name__ for m in model] == [
         "Conv2d", "BatchNorm2d", "LeakyReLU", "Conv2d"]
+
+
+def _saved_storages(model, x):
+    """{storage address: bytes} of every tensor autograd saves in one
+    forward of `model` (a saved z recomputed from y counts as its y)."""
+    from iabn.torch import recompute
+    seen = {}
+
+    def count(t):
+        t = t.y if isinstance(t, recompute._Recompute) else t
+        storage = t.untyped_storage() if hasattr(t, "untyped_storage") \
+            else t.storage()
+        nbytes = storage.nbytes() if hasattr(storage, "nbytes") \
+            else storage.size() * t.element_size()
+        seen[storage.data_ptr()] = nbytes
+
+    inner = recompute._pack
+
+    def pack(t):
+        packed = inner(t)
+        count(packed)
+        return packed
+
+    recompute._pack = pack
+    try:
+        if getattr(model, "_iabn_recompute_handles", None):
+            out = model(x)
+        else:
+            with torch.autograd.graph.saved_tensors_hooks(
+                    pack, recompute._unpack):
+                out = model(x)
+    finally:
+        recompute._pack = inner
+    out.sum().backward()
+    return seen
+
+
+def test_convert_store_y_keeps_one_tensor_per_bn_relu():
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16),
+        nn.ReLU(inplace=True), nn.Conv2d(16, 16, 3, padding=1),
+        nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 4, 1)).double()
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(-2, 2)  # negative gammas too
+                m.bias.uniform_(-1, 1)
+    x = torch.randn(4, 3, 12, 12, dtype=torch.float64)
+    reference = copy.deepcopy(model)
+    before = _saved_storages(copy.deepcopy(model), x.clone())
+    # Without the option relu chains stay as they are.
+    plain, _ = convert(copy.deepcopy(model), x, verbose=False)
+    assert [type(m).__name__ for m in plain][1:3] == ["BatchNorm2d", "ReLU"]
+    converted, result = convert(model, x, verbose=False, store_y=True)
+    from iabn.torch import InPlaceABNStoreY
+    assert [type(m).__name__ for m in converted] == [
+        "Conv2d", "InPlaceABNStoreY", "Identity", "Conv2d",
+        "InPlaceABNStoreY", "Identity", "MaxPool2d", "Conv2d"]
+    assert [p["strategy"] for p in result.plan] == ["store-y", "store-y"]
+    assert isinstance(converted[1], InPlaceABNStoreY)
+    # The state dict is BatchNorm's (same keys, same tensors).
+    assert set(converted.state_dict()) == set(reference.state_dict())
+    # Same training step as the unconverted model: outputs, input and
+    # parameter gradients, running statistics, two steps in a row.
+    for _ in range(2):
+        xa = x.clone().requires_grad_()
+        xb = x.clone().requires_grad_()
+        ya, yb = reference(xa), converted(xb)
+        g = torch.randn_like(ya)
+        ya.backward(g)
+        yb.backward(g)
+        torch.testing.assert_close(yb, ya)
+        torch.testing.assert_close(xb.grad, xa.grad)
+        for (name, pa), pb in zip(reference.named_parameters(),
+                                  converted.parameters()):
+            torch.testing.assert_close(pb.grad, pa.grad, msg=name)
+            pa.grad = pb.grad = None
+        for (name, ba), bb in zip(reference.named_buffers(),
+                                  converted.buffers()):
+            torch.testing.assert_close(bb, ba, msg=name)
+    # Fewer bytes saved for the backward: each BN -> relu keeps y only
+    # (BatchNorm keeps x and z; the next conv's and the pool's copies of z
+    # are recomputed from y).
+    after = _saved_storages(converted, x.clone())
+    big = 4 * 16 * 12 * 12 * 8
+    assert sum(before.values()) - sum(after.values()) >= 2 * big
+    # revert gives BatchNorm + ReLU back, hooks removed.
+    from iabn.torch import revert
+    reverted = revert(converted)
+    assert not getattr(reverted, "_iabn_recompute_handles", None)
+    kinds = [type(m).__name__ for m in reverted]
+    assert kinds[1:3] == ["BatchNorm2d", "ReLU"]
+
+
+def test_store_y_recomputes_only_unchanged_outputs():
+    # A z written in place before it is saved is saved as it is.
+    from iabn.torch import InPlaceABNStoreY
+    from iabn.torch.recompute import recompute_saved_outputs
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = InPlaceABNStoreY(6, nn.ReLU(), inplace=False)
+            self.conv = nn.Conv2d(6, 6, 1)
+
+        def forward(self, x):
+            z = self.bn(x)
+            z.mul_(2.0)  # changes z after the layer: not recomputable
+            return self.conv(z)
+
+    torch.manual_seed(2)
+    net = Net().double()
+    recompute_saved_outputs(net)
+    reference = copy.deepcopy(net)
+    from iabn.torch.recompute import remove_recompute_hooks
+    remove_recompute_hooks(reference)
+    x = torch.randn(3, 6, 5, 5, dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    reference(xa).sum().backward()
+    net(xb).sum().backward()
+    torch.testing.assert_close(xb.grad, xa.grad)
+    torch.testing.assert_close(net.conv.weight.grad,
+                               reference.conv.weight.grad)

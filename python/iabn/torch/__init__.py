@@ -3,8 +3,9 @@
 
 from .functional import inplace_abn
 from .convert import ConversionError, convert, revert
-from .nn import ABN, InPlaceABN, InPlaceABNSync
+from .nn import ABN, InPlaceABN, InPlaceABNStoreY, InPlaceABNSync
 from .sync import inplace_abn_sync
 
-__all__ = ["ABN", "ConversionError", "InPlaceABN", "InPlaceABNSync",
+__all__ = ["ABN", "ConversionError", "InPlaceABN", "InPlaceABNStoreY",
+           "InPlaceABNSync",
            "convert", "inplace_abn", "inplace_abn_sync", "revert"]

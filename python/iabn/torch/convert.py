@@ -40,7 +40,8 @@ from torch import nn
 
 from .export import BN_LOCATION_PREFIX, memory_report
 from .export import _BATCH_NORMS as EXPORTED_BATCH_NORMS
-from .nn import InPlaceABN, share_state
+from .nn import InPlaceABN, InPlaceABNStoreY, share_state
+from .recompute import recompute_saved_outputs, remove_recompute_hooks
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -213,7 +214,8 @@ def _replace(model, target, replacement, undo=None):
     return slots
 
 
-def convert(model, example_input, verbose=True, verify=True):
+def convert(model, example_input, verbose=True, verify=True,
+            store_y=False):
     """Replaces the BatchNorm(+activation) pairs that the compiler fuses by
     InPlaceABN (BN-exact gamma rule, ``gamma_mode="sign_clamp"``); returns
     (model, compiler result). The model is modified in place; its running
@@ -223,7 +225,11 @@ def convert(model, example_input, verbose=True, verify=True):
     absorbed activation module, inplace); ``result.left_alone`` the batch
     norms the compiler fused but the conversion left alone, with the reason;
     ``result.out_of_place_writers`` the activation modules switched to
-    ``inplace=False``. ``verify`` checks the converted model against the
+    ``inplace=False``. With ``store_y=True`` the batch norms followed by
+    relu that the compiler gives the store-y strategy become
+    InPlaceABNStoreY (only y kept for the backward; saved copies of z are
+    recomputed from y by saved-tensor hooks installed on `model`).
+    ``verify`` checks the converted model against the
     original (see the module docstring) and raises ConversionError."""
     original = copy.deepcopy(model) if verify else None
     own = dict(model.named_modules())
@@ -242,7 +248,8 @@ def convert(model, example_input, verbose=True, verify=True):
     for decision in result.decisions:
         match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)\b",
                           decision["loc"])
-        if match and decision["strategy"] == "inplace":
+        if match and (decision["strategy"] == "inplace" or
+                      (store_y and decision["strategy"] == "store-y")):
             sites[int(match.group(1))] = decision
     left_alone, switched = [], []
 
@@ -279,7 +286,12 @@ def convert(model, example_input, verbose=True, verify=True):
                       "modules")
             continue
         nxt = uses[0][1]
-        activation = _activation_of(nxt) if nxt is not None else None
+        stored_y = {m["strategy"] for m in messages} == {"store-y"}
+        if stored_y:
+            # The compiler's store-y chains are BN -> relu.
+            activation = ("relu", 0.0) if isinstance(nxt, nn.ReLU) else None
+        else:
+            activation = _activation_of(nxt) if nxt is not None else None
         # In-place writes into the output the fused layer saves.
         fatal = None
         fixes = []
@@ -311,13 +323,14 @@ def convert(model, example_input, verbose=True, verify=True):
             continue
         # In place only where z overwrites x itself at every call site.
         inplace = all(m["x"] == "overwritten" for m in messages)
-        decisions.append((bn, nxt, activation, inplace, fixes))
+        decisions.append((bn, nxt, activation, inplace, fixes, stored_y))
 
     # An activation module absorbed by one batch norm must not be needed by
     # another that stays.
     replaced, plan = [], []
     undo = []  # (parent, name, old module) and (module, None, inplace flag)
-    for bn_shadow, next_shadow, activation, inplace, fixes in decisions:
+    for bn_shadow, next_shadow, activation, inplace, fixes, stored_y in \
+            decisions:
         bn = own[shadow_names[id(bn_shadow)]]
         for writer in fixes:
             target = own[shadow_names[id(writer)]]
@@ -326,10 +339,17 @@ def convert(model, example_input, verbose=True, verify=True):
                 undo.append((target, None, True))
                 switched.append(shadow_names[id(writer)])
         act, param = activation or ("identity", 0.0)
-        layer = share_state(InPlaceABN(bn.num_features, bn.eps, bn.momentum,
-                                       bn.affine, bn.track_running_stats, act,
-                                       param, gamma_mode="sign_clamp",
-                                       inplace=inplace), bn)
+        if stored_y:
+            layer = share_state(InPlaceABNStoreY(
+                bn.num_features, nn.ReLU(), bn.eps, bn.momentum, bn.affine,
+                bn.track_running_stats, gamma_mode="sign_clamp",
+                inplace=inplace), bn)
+        else:
+            layer = share_state(InPlaceABN(bn.num_features, bn.eps,
+                                           bn.momentum, bn.affine,
+                                           bn.track_running_stats, act, param,
+                                           gamma_mode="sign_clamp",
+                                           inplace=inplace), bn)
         layer._iabn_bn_class = type(bn)
         if not _replace(model, bn, layer, undo):
             continue
@@ -341,6 +361,7 @@ def convert(model, example_input, verbose=True, verify=True):
         replaced.append((shadow_names[id(bn_shadow)], act))
         plan.append({"bn": shadow_names[id(bn_shadow)], "activation": act,
                      "param": param, "inplace": inplace,
+                     "strategy": "store-y" if stored_y else "inplace",
                      "absorbed": shadow_names[id(next_shadow)]
                      if activation is not None else None})
     if verbose:
@@ -354,6 +375,9 @@ def convert(model, example_input, verbose=True, verify=True):
         print(f"iabn.torch.convert: {len(replaced)} of {len(calls)} batch "
               f"norms replaced by InPlaceABN "
               f"({sum(p['inplace'] for p in plan)} in place)")
+    if any(p["strategy"] == "store-y" for p in plan):
+        recompute_saved_outputs(model)
+        undo.append((model, "__recompute_hooks__", None))
     result.replaced = replaced
     result.plan = plan
     result.left_alone = left_alone
@@ -366,6 +390,8 @@ def convert(model, example_input, verbose=True, verify=True):
             for owner, name, old in reversed(undo):
                 if name is None:
                     owner.inplace = old
+                elif name == "__recompute_hooks__":
+                    remove_recompute_hooks(owner)
                 else:
                     setattr(owner, name, old)
             raise
@@ -432,7 +458,9 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
     # The first layer whose output differs (absorbed activations: the fused
     # layer's output is compared with the activation's).
     fused = {name for name, m in b.named_modules()
-             if isinstance(m, InPlaceABN) and m.activation != "identity"}
+             if isinstance(m, InPlaceABN) and (
+                 m.activation != "identity" or
+                 isinstance(m, InPlaceABNStoreY))}
     for name in order:
         # A fused layer's output is its absorbed activation's output: that
         # one is compared at the activation's name.
@@ -485,6 +513,7 @@ def revert(model):
     if isinstance(model, InPlaceABN):
         bn, act = _plain_modules(model)
         return nn.Sequential(bn, act) if act is not None else bn
+    remove_recompute_hooks(model)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if not isinstance(child, InPlaceABN):
@@ -521,6 +550,8 @@ def _plain_modules(layer):
     bn = bn.to(device=layer.running_mean.device if layer.track_running_stats
                else (weight.device if weight is not None else None))
     bn.train(layer.training)
+    if isinstance(layer, InPlaceABNStoreY):
+        return bn, copy.deepcopy(layer.post_activation)
     act = {"leaky_relu": lambda: nn.LeakyReLU(layer.activation_param),
            "elu": lambda: nn.ELU(layer.activation_param),
            "identity": lambda: None}[layer.activation]()

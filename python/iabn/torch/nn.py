@@ -192,6 +192,40 @@ class InPlaceABN(ABN):
                                        ", inplace=False")
 
 
+class InPlaceABNStoreY(InPlaceABN):
+    """BatchNorm followed by a non-invertible element-wise activation (e.g.
+    relu), keeping only y = BN(x) for the backward: an identity InPlaceABN
+    (y over x when ``inplace``), then z = post_activation(y) out of place.
+    The backward recovers x_hat from y. With
+    ``iabn.torch.recompute.recompute_saved_outputs(model)`` (which
+    ``convert(..., store_y=True)`` installs) every saved copy of z (the
+    activation's own, the next convolution's) is recomputed from y, so y is
+    the one tensor kept. The state dict is BatchNorm's; the activation
+    module holds no state."""
+
+    def __init__(self, num_features, post_activation, eps=1e-5, momentum=0.1,
+                 affine=True, track_running_stats=True,
+                 gamma_mode="sign_clamp", inplace=True):
+        super().__init__(num_features, eps, momentum, affine,
+                         track_running_stats, "identity", 0.0, gamma_mode,
+                         inplace)
+        if getattr(post_activation, "inplace", False):
+            raise ValueError("the activation after the stored y must not "
+                             "work in place (it would overwrite y)")
+        if list(post_activation.parameters()) or \
+                list(post_activation.buffers()):
+            raise ValueError("the activation must have no parameters or "
+                             "buffers (its recomputation reuses the module)")
+        self.post_activation = post_activation
+
+    def forward(self, x):
+        from .recompute import apply_activation
+        return apply_activation(super().forward(x), self.post_activation)
+
+    def extra_repr(self):
+        return super().extra_repr() + ", store_y"
+
+
 class InPlaceABNSync(InPlaceABN):
     """InPlaceABN whose training statistics are those of the whole batch
     over the ranks of a torch.distributed process group (`group`, default:

@@ -1,0 +1,122 @@
+"""Store-y for non-invertible activations (relu and other element-wise
+functions), the PyTorch side of the compiler's ``store-y`` strategy.
+
+``InPlaceABNStoreY`` computes y = BN(x) with an identity InPlaceABN (y over
+x when the layer is in place), which saves y for its own backward, and then
+z = phi(y) out of place. Two more tensors would normally be saved:
+
+* the activation's backward saves z (relu) or y: relu's saved z is handed
+  back recomputed from y (below), and y is the tensor saved anyway;
+* the next op (a convolution's weight gradient, a pooling) saves z.
+
+``recompute_saved_outputs(model)`` installs saved-tensor hooks around the
+model's forward: a tensor that such a layer returned, saved by any autograd
+node while it is unchanged, is stored as a handle to y and recomputed as
+phi(y) when the backward unpacks it. So the pair keeps only y alive between
+forward and backward, where BatchNorm + relu keep x and z. A z that was
+written in place before it is saved (its version changed) is saved as it
+is. Under torch.compile the hooks stay off: AOTAutograd's partitioner
+recomputes the cheap phi(y) itself.
+"""
+
+import torch
+
+from . import _ops
+
+
+class _Recompute:
+    """A saved z, stored as the y it is recomputed from."""
+
+    __slots__ = ("y", "activation")
+
+    def __init__(self, y, activation):
+        self.y = y
+        self.activation = activation
+
+
+def _pack(tensor):
+    info = getattr(tensor, "_iabn_recompute", None)
+    if info is not None:
+        y, activation, z_version, y_version = info
+        if tensor._version == z_version and y._version == y_version:
+            return _Recompute(y, activation)
+    return tensor
+
+
+def _unpack(saved):
+    if isinstance(saved, _Recompute):
+        with torch.no_grad():
+            return saved.activation(saved.y)
+    return saved
+
+
+class _ActivationOfY(torch.autograd.Function):
+    """z = activation(y) whose backward reads y (saved anyway by the batch
+    norm before it), never z: phi'(y) comes from autograd on phi recomputed
+    from y."""
+
+    @staticmethod
+    def forward(ctx, y, activation):
+        ctx.activation = activation
+        ctx.save_for_backward(y)
+        with torch.no_grad():
+            return activation(y)
+
+    @staticmethod
+    def backward(ctx, dz):
+        (y,) = ctx.saved_tensors
+        with torch.enable_grad():
+            leaf = y.detach().requires_grad_()
+            (dy,) = torch.autograd.grad(ctx.activation(leaf), leaf, dz)
+        return dy, None
+
+
+def apply_activation(y, activation):
+    """z = activation(y), saving y (not z) for the backward, and marked so
+    that a later saved copy of z is recomputed from y."""
+    if _ops.compiling() or not (torch.is_grad_enabled() and y.requires_grad):
+        return activation(y)
+    return mark_recomputable(_ActivationOfY.apply(y, activation), y,
+                             activation)
+
+
+def mark_recomputable(z, y, activation):
+    """Marks z = activation(y) as recomputable from y when saved."""
+    if torch.is_grad_enabled() and z.requires_grad and not _ops.compiling():
+        z._iabn_recompute = (y, activation, z._version, y._version)
+    return z
+
+
+def _push(module, inputs):
+    if _ops.compiling():
+        return
+    hooks = torch.autograd.graph.saved_tensors_hooks(_pack, _unpack)
+    hooks.__enter__()
+    module.__dict__.setdefault("_iabn_hook_stack", []).append(hooks)
+
+
+def _pop(module, inputs, output=None):
+    stack = module.__dict__.get("_iabn_hook_stack")
+    if stack:
+        stack.pop().__exit__(None, None, None)
+
+
+def recompute_saved_outputs(model):
+    """Installs the saved-tensor hooks on `model`'s forward (see the module
+    docstring). Returns the hook handles (``remove_recompute_hooks`` removes
+    them); installing twice is a no-op."""
+    if getattr(model, "_iabn_recompute_handles", None):
+        return model._iabn_recompute_handles
+    handles = [model.register_forward_pre_hook(_push)]
+    try:  # torch >= 2.0: pop even when the forward raises
+        handles.append(model.register_forward_hook(_pop, always_call=True))
+    except TypeError:
+        handles.append(model.register_forward_hook(_pop))
+    model._iabn_recompute_handles = handles
+    return handles
+
+
+def remove_recompute_hooks(model):
+    for handle in getattr(model, "_iabn_recompute_handles", None) or []:
+        handle.remove()
+    model._iabn_recompute_handles = None
