@@ -359,11 +359,13 @@ def convert(model, example_input, verbose=True, verify=True,
             if slots:
                 layer._iabn_absorbed_slot = slots[0]
         replaced.append((shadow_names[id(bn_shadow)], act))
-        plan.append({"bn": shadow_names[id(bn_shadow)], "activation": act,
-                     "param": param, "inplace": inplace,
-                     "strategy": "store-y" if stored_y else "inplace",
-                     "absorbed": shadow_names[id(next_shadow)]
-                     if activation is not None else None})
+        entry = {"bn": shadow_names[id(bn_shadow)], "activation": act,
+                 "param": param, "inplace": inplace,
+                 "absorbed": shadow_names[id(next_shadow)]
+                 if activation is not None else None}
+        if stored_y:
+            entry["strategy"] = "store-y"
+        plan.append(entry)
     if verbose:
         for remark in result.remarks:
             print(f"{remark.location}: {remark.message}")
@@ -375,7 +377,7 @@ def convert(model, example_input, verbose=True, verify=True,
         print(f"iabn.torch.convert: {len(replaced)} of {len(calls)} batch "
               f"norms replaced by InPlaceABN "
               f"({sum(p['inplace'] for p in plan)} in place)")
-    if any(p["strategy"] == "store-y" for p in plan):
+    if any(p.get("strategy") == "store-y" for p in plan):
         recompute_saved_outputs(model)
         undo.append((model, "__recompute_hooks__", None))
     result.replaced = replaced
