@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotModuleBufferize.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -34,6 +35,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -298,8 +300,11 @@ struct Decision {
   /// Refused: why the chain is not rewritten. Recompute: the tensor no
   /// longer saved ("y" or "z").
   std::string note;
-  /// StoreY: the backward readers of z that now read a recomputed z.
+  /// StoreY: the forward activation z = phi(y), the backward readers of z
+  /// that now read a recomputed z, and, when z stays saved anyway, why.
+  ActivationOp storedAct;
   unsigned numRematerialized = 0;
+  std::string zStillSaved;
 };
 
 struct InPlaceABNPass : public iabn::impl::InPlaceABNPassBase<InPlaceABNPass> {
@@ -326,9 +331,10 @@ private:
   /// call passes in, by the callers' own contracts.
   void protectCallers(func::FuncOp func, unsigned index, StringRef name);
   InPlaceABNOp rewriteInPlace(Chain chain, InPlaceABNGradOp &fusedGrad);
-  InPlaceABNOp rewriteStoreY(Chain chain, const BackwardOpSet &backward,
-                             InPlaceABNGradOp &fusedGrad,
-                             unsigned &numRematerialized);
+  InPlaceABNOp rewriteStoreY(Chain chain, InPlaceABNGradOp &fusedGrad);
+  /// store-y, after every chain of the function is rewritten: gives the
+  /// backward readers of z a z recomputed from y.
+  void rematerialize(Decision &decision, const BackwardOpSet &backward);
   void rewriteRecompute(Chain chain);
   /// Emits the remark of one decision, against the final IR.
   void emitDecisionRemark(const Decision &decision,
@@ -456,10 +462,16 @@ InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
 /// x_hat from y, and every other backward reader of z reads z = phi(y)
 /// recomputed right before it. So y is the one tensor saved for the
 /// backward, where standard BN keeps x and z.
+/// store-y, for a non-invertible activation with a backward: the forward
+/// stores y = BN(x) (an identity-fused op, y may overwrite x) and computes
+/// z = phi(y) for its forward readers; the backward reads y only: the
+/// activation gradient takes phi'(y) and the identity-fused gradient
+/// recovers x_hat from y. The other backward readers of z get z recomputed
+/// from y by rematerialize(), once every chain of the function is
+/// rewritten (a later chain's gradient may read z as its x). So y is the
+/// one tensor saved for the backward, where standard BN keeps x and z.
 InPlaceABNOp InPlaceABNPass::rewriteStoreY(Chain chain,
-                                           const BackwardOpSet &backward,
-                                           InPlaceABNGradOp &fusedGrad,
-                                           unsigned &numRematerialized) {
+                                           InPlaceABNGradOp &fusedGrad) {
   BatchNormTrainOp bn = chain.bn;
   ActivationOp act = chain.act;
   ActivationGradOp actGrad = chain.actGrad;
@@ -475,26 +487,6 @@ InPlaceABNOp InPlaceABNPass::rewriteStoreY(Chain chain,
       identity, bn.getFeatureDimAttr(), bn.getEpsilonAttr(), gammaModeAttr);
   Value y = fused.getOutput();
   act.getInputMutable().assign(y);
-  Value z = act.getOutput();
-
-  // Backward readers of z read it recomputed from y. A terminator (e.g. the
-  // function returning z) passes the forward's z on: it is a result, not a
-  // tensor saved for the backward.
-  SmallVector<OpOperand *> backwardUses;
-  for (OpOperand &use : z.getUses()) {
-    Operation *reader = use.getOwner();
-    if (reader != actGrad && !reader->hasTrait<OpTrait::IsTerminator>() &&
-        backward.isBackward(reader))
-      backwardUses.push_back(&use);
-  }
-  for (OpOperand *use : backwardUses) {
-    builder.setInsertionPoint(use->getOwner());
-    auto recomputed = ActivationOp::create(builder, act.getLoc(), z.getType(),
-                                           y, act.getActivationAttr());
-    recomputed->setAttr(kRematerializedAttrName, builder.getUnitAttr());
-    use->set(recomputed.getOutput());
-  }
-  numRematerialized = backwardUses.size();
 
   builder.setInsertionPoint(actGrad);
   auto gradY = ActivationGradOp::create(
@@ -516,6 +508,61 @@ InPlaceABNOp InPlaceABNPass::rewriteStoreY(Chain chain,
   bn.getVariance().replaceAllUsesWith(fused.getVariance());
   bn->erase();
   return fused;
+}
+
+/// Whether `op` only changes how its operand is viewed (a reshape, cast or
+/// slice): its result is z under another shape.
+static bool isViewOf(Operation *op) {
+  return isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::CastOp,
+             tensor::ExtractSliceOp, tensor::ReshapeOp>(op);
+}
+
+void InPlaceABNPass::rematerialize(Decision &decision,
+                                   const BackwardOpSet &backward) {
+  ActivationOp act = decision.storedAct;
+  Value z = act.getOutput();
+  Value y = act.getInput();
+  // Backward readers of z, grouped by their ancestor in z's block: the
+  // recomputation goes right before that ancestor, once (a reader inside a
+  // loop or a linalg body must not recompute z per iteration or element).
+  // A terminator (e.g. the function returning z) passes the forward's z
+  // on: a result, not a tensor saved for the backward.
+  Block *block = act->getBlock();
+  llvm::MapVector<Operation *, SmallVector<OpOperand *>> byAncestor;
+  for (OpOperand &use : z.getUses()) {
+    Operation *reader = use.getOwner();
+    if (reader->hasTrait<OpTrait::IsTerminator>() ||
+        !backward.isBackward(reader))
+      continue;
+    Operation *ancestor = block->findAncestorOpInBlock(*reader);
+    byAncestor[ancestor ? ancestor : reader].push_back(&use);
+  }
+  OpBuilder builder(act);
+  for (auto &[ancestor, uses] : byAncestor) {
+    builder.setInsertionPoint(ancestor);
+    auto recomputed = ActivationOp::create(builder, act.getLoc(), z.getType(),
+                                           y, act.getActivationAttr());
+    recomputed->setAttr(kRematerializedAttrName, builder.getUnitAttr());
+    for (OpOperand *use : uses)
+      use->set(recomputed.getOutput());
+    decision.numRematerialized += uses.size();
+  }
+  // A view of z that the backward reads keeps z's buffer alive: say so.
+  SmallVector<Value> views{z};
+  while (!views.empty()) {
+    Value view = views.pop_back_val();
+    for (Operation *user : view.getUsers()) {
+      if (view != z && !user->hasTrait<OpTrait::IsTerminator>() &&
+          backward.isBackward(user)) {
+        decision.zStillSaved = describe(view.getDefiningOp()) +
+                               ", a view of z, is read by " + describe(user) +
+                               " in the backward";
+        return;
+      }
+      if (isViewOf(user) && !backward.isBackward(user))
+        llvm::append_range(views, user->getResults());
+    }
+  }
 }
 
 void InPlaceABNPass::rewriteRecompute(Chain chain) {
@@ -550,10 +597,11 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
   BackwardOpSet backward(func);
   SmallVector<BatchNormTrainOp> bns;
   func.walk([&](BatchNormTrainOp bn) { bns.push_back(bn); });
+  size_t first = decisions.size();
 
   for (BatchNormTrainOp bn : bns) {
     Decision decision{Decision::NotRewritten, bn.getLoc(), bn, nullptr,
-                      nullptr, nullptr, "", "", ""};
+                      nullptr, nullptr, "", "", "", nullptr, 0, ""};
     MatchResult match = matchChain(bn);
     if (!match.chain) {
       decisions.push_back(decision);
@@ -587,8 +635,8 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
         bn.getEpsilon().convertToDouble() != 0.0) {
       decision.kind = Decision::StoreY;
       decision.xRefusal = protectArguments(func, bn.getInput(), "x");
-      decision.fused = rewriteStoreY(chain, backward, decision.fusedGrad,
-                                     decision.numRematerialized);
+      decision.storedAct = chain.act;
+      decision.fused = rewriteStoreY(chain, decision.fusedGrad);
       decision.bn = nullptr;
       decisions.push_back(decision);
       continue;
@@ -605,6 +653,11 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
     }
     decisions.push_back(decision);
   }
+  // store-y: the backward readers of z, once every chain is rewritten.
+  for (Decision &decision : MutableArrayRef<Decision>(decisions).drop_front(
+           first))
+    if (decision.kind == Decision::StoreY)
+      rematerialize(decision, backward);
 }
 
 /// Why the in-place operand `operand` of `op` must survive the write: the op
@@ -776,6 +829,8 @@ void InPlaceABNPass::emitDecisionRemark(
     if (decision.numRematerialized)
       remark << " and recomputes z for " << decision.numRematerialized
              << " reader" << (decision.numRematerialized == 1 ? "" : "s");
+    if (!decision.zStillSaved.empty())
+      remark << "; but z stays saved: " << decision.zStillSaved;
     entry["rematerialized"] = static_cast<int64_t>(decision.numRematerialized);
   } else {
     remark << "inplace: " << decision.activation << " fused "

@@ -401,8 +401,8 @@ def test_convert_store_y_keeps_one_tensor_per_bn_relu():
     converted, result = convert(model, x, verbose=False, store_y=True)
     from iabn.torch import InPlaceABNStoreY
     assert [type(m).__name__ for m in converted] == [
-        "Conv2d", "InPlaceABNStoreY", "Identity", "Conv2d",
-        "InPlaceABNStoreY", "Identity", "MaxPool2d", "Conv2d"]
+        "Conv2d", "InPlaceABNStoreY", "SkipIfApplied", "Conv2d",
+        "InPlaceABNStoreY", "SkipIfApplied", "MaxPool2d", "Conv2d"]
     assert [p.get("strategy") for p in result.plan] == ["store-y", "store-y"]
     assert isinstance(converted[1], InPlaceABNStoreY)
     # The state dict is BatchNorm's (same keys, same tensors).
@@ -468,3 +468,44 @@ def test_store_y_recomputes_only_unchanged_outputs():
     torch.testing.assert_close(xb.grad, xa.grad)
     torch.testing.assert_close(net.conv.weight.grad,
                                reference.conv.weight.grad)
+
+
+def test_convert_store_y_with_a_shared_relu():
+    # torchvision's blocks call one ReLU module after each batch norm and
+    # after the residual add: the relu stays shared, skipped on the store-y
+    # layers' outputs.
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(8)
+            self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(8)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += x
+            return self.relu(out)
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8),
+                          nn.ReLU(inplace=True), Block(), Block()).double()
+    x = torch.randn(2, 3, 10, 10, dtype=torch.float64)
+    reference = copy.deepcopy(model)
+    before = _saved_storages(copy.deepcopy(model), x.clone())
+    converted, result = convert(model, x, verbose=False, store_y=True)
+    stored = [p["bn"] for p in result.plan if p.get("strategy") == "store-y"]
+    assert stored == ["1", "3.bn1", "4.bn1"]
+    assert type(converted[3].relu).__name__ == "SkipIfApplied"
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.randn(2, 8, 10, 10, dtype=torch.float64)
+    reference(xa).backward(g)
+    converted(xb).backward(g)
+    torch.testing.assert_close(xb.grad, xa.grad)
+    for (name, pa), pb in zip(reference.named_parameters(),
+                              converted.parameters()):
+        torch.testing.assert_close(pb.grad, pa.grad, msg=name)
+    after = _saved_storages(converted, x.clone())
+    assert sum(after.values()) < sum(before.values())

@@ -41,7 +41,8 @@ from torch import nn
 from .export import BN_LOCATION_PREFIX, memory_report
 from .export import _BATCH_NORMS as EXPORTED_BATCH_NORMS
 from .nn import InPlaceABN, InPlaceABNStoreY, share_state
-from .recompute import recompute_saved_outputs, remove_recompute_hooks
+from .recompute import (SkipIfApplied, recompute_saved_outputs,
+                        remove_recompute_hooks)
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -315,7 +316,8 @@ def convert(model, example_input, verbose=True, verify=True,
             leave(bn, f"the compiler fused {sorted(map(str, kinds))} but the "
                       f"module after it is {type(nxt).__name__}")
             continue
-        if activation is not None and trace.leaf_calls.get(nxt, 0) != \
+        if not stored_y and activation is not None and \
+                trace.leaf_calls.get(nxt, 0) != \
                 len(uses):
             leave(bn, f"its activation module "
                       f"'{shadow_names[id(nxt)]}' is also called elsewhere "
@@ -328,6 +330,7 @@ def convert(model, example_input, verbose=True, verify=True,
     # An activation module absorbed by one batch norm must not be needed by
     # another that stays.
     replaced, plan = [], []
+    wrapped = set()  # relu modules wrapped in SkipIfApplied
     undo = []  # (parent, name, old module) and (module, None, inplace flag)
     for bn_shadow, next_shadow, activation, inplace, fixes, stored_y in \
             decisions:
@@ -353,7 +356,15 @@ def convert(model, example_input, verbose=True, verify=True,
         layer._iabn_bn_class = type(bn)
         if not _replace(model, bn, layer, undo):
             continue
-        if activation is not None:
+        if stored_y:
+            # The relu stays where it is, shared or not: on the layer's
+            # output it is skipped (relu is idempotent).
+            layer._iabn_activation_kept = True
+            absorbed = own[shadow_names[id(next_shadow)]]
+            if id(absorbed) not in wrapped:
+                wrapped.add(id(absorbed))
+                _replace(model, absorbed, SkipIfApplied(absorbed), undo)
+        elif activation is not None:
             absorbed = own[shadow_names[id(next_shadow)]]
             slots = _replace(model, absorbed, nn.Identity(), undo)
             if slots:
@@ -518,6 +529,10 @@ def revert(model):
     remove_recompute_hooks(model)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
+            if isinstance(child, SkipIfApplied):
+                setattr(parent, name, child.activation)
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
             if not isinstance(child, InPlaceABN):
                 continue
             bn, act = _plain_modules(child)
@@ -553,8 +568,57 @@ def _plain_modules(layer):
                else (weight.device if weight is not None else None))
     bn.train(layer.training)
     if isinstance(layer, InPlaceABNStoreY):
+        # convert keeps the relu module in its slot (SkipIfApplied).
+        if getattr(layer, "_iabn_activation_kept", False):
+            return bn, None
         return bn, copy.deepcopy(layer.post_activation)
     act = {"leaky_relu": lambda: nn.LeakyReLU(layer.activation_param),
            "elu": lambda: nn.ELU(layer.activation_param),
            "identity": lambda: None}[layer.activation]()
     return bn, act
+
+
+def apply_plan(model, plan):
+    """Applies a conversion plan (``result.plan`` of ``convert``, e.g. saved
+    as JSON on a machine with the compiler) to a model of the same
+    structure, without running the compiler: each named batch norm becomes
+    InPlaceABN (or InPlaceABNStoreY for store-y entries) sharing its state,
+    each absorbed activation nn.Identity (store-y: kept, wrapped in
+    SkipIfApplied), and the saved-tensor hooks are installed when a store-y
+    entry is present. Returns the model. No verification: run ``convert``
+    where the compiler is available for that."""
+    modules = dict(model.named_modules())
+
+    def replace(name, new):
+        parent, _, child = name.rpartition(".")
+        setattr(modules[parent] if parent else model, child, new)
+
+    wrapped = set()
+    stored_y = False
+    for entry in plan:
+        bn = modules[entry["bn"]]
+        if entry.get("strategy") == "store-y":
+            layer = InPlaceABNStoreY(bn.num_features, nn.ReLU(), bn.eps,
+                                     bn.momentum, bn.affine,
+                                     bn.track_running_stats,
+                                     gamma_mode="sign_clamp",
+                                     inplace=entry["inplace"])
+            layer._iabn_activation_kept = True
+            stored_y = True
+            if entry.get("absorbed") and entry["absorbed"] not in wrapped:
+                wrapped.add(entry["absorbed"])
+                replace(entry["absorbed"],
+                        SkipIfApplied(modules[entry["absorbed"]]))
+        else:
+            layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum,
+                               bn.affine, bn.track_running_stats,
+                               entry["activation"], entry["param"],
+                               gamma_mode="sign_clamp",
+                               inplace=entry["inplace"])
+            if entry.get("absorbed"):
+                replace(entry["absorbed"], nn.Identity())
+        layer._iabn_bn_class = type(bn)
+        replace(entry["bn"], share_state(layer, bn))
+    if stored_y:
+        recompute_saved_outputs(model)
+    return model

@@ -87,6 +87,26 @@ def mark_recomputable(z, y, activation):
     return z
 
 
+class SkipIfApplied(torch.nn.Module):
+    """An idempotent activation module (relu: relu(relu(y)) = relu(y)) that
+    store-y layers have absorbed: on a tensor such a layer returned (the
+    activation already applied, unchanged since) it returns that tensor as
+    it is, which keeps it recomputable; on anything else it runs the
+    activation. So a module shared by several call sites (torchvision's
+    Bottleneck calls one ReLU three times) needs no surgery at the others."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.activation = activation
+
+    def forward(self, t):
+        info = getattr(t, "_iabn_recompute", None)
+        if info is not None and type(info[1]) is type(self.activation) and \
+                t._version == info[2]:
+            return t
+        return self.activation(t)
+
+
 def _push(module, inputs):
     if _ops.compiling():
         return

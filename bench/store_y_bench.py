@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Store-y benchmark (not a test): torchvision models with BatchNorm + ReLU,
+training steps (SGD, cross-entropy, 224x224) with plain BatchNorm, with
+iabn.torch.convert's default plan and with its store_y plan, side by side in
+one process: peak memory above the model's state and median step time.
+
+The plans need the compiler (a machine with LLVM): make them with
+    python3 bench/store_y_bench.py --make-plans
+which writes bench/plans/tv_<model>.json; the GPU run applies them with
+iabn.torch.convert.apply_plan:
+    python3 bench/store_y_bench.py --models resnet50:64,densenet121:32
+"""
+
+import argparse
+import copy
+import gc
+import json
+import os
+import statistics
+import sys
+
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, HERE)
+
+
+def plan_path(name):
+    return os.path.join(HERE, "plans", f"tv_{name}.json")
+
+
+def make_plans(names):
+    import torchvision
+    from iabn.torch import convert
+    for name in names:
+        model = getattr(torchvision.models, name)()
+        x = torch.randn(2, 3, 64, 64)
+        plans = {}
+        for key, store_y in (("default", False), ("store_y", True)):
+            _, result = convert(copy.deepcopy(model), x, verbose=False,
+                                store_y=store_y)
+            plans[key] = result.plan
+        with open(plan_path(name), "w") as f:
+            json.dump(plans, f, indent=1)
+        print(f"{name}: default {len(plans['default'])} layers, store_y "
+              f"{len(plans['store_y'])} layers "
+              f"({sum(p.get('strategy') == 'store-y' for p in plans['store_y'])}"
+              f" store-y) -> {plan_path(name)}")
+
+
+def trainer(name, variant, batch, precision):
+    import torchvision
+    from iabn.torch.convert import apply_plan
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)()
+    if variant != "bn":
+        with open(plan_path(name)) as f:
+            apply_plan(model, json.load(f)[variant])
+    model = model.cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(batch, 3, 224, 224, device="cuda")
+    target = torch.randint(0, 1000, (batch,), device="cuda")
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
+            loss = loss_fn(model(x), target)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def measure(name, variant, batch, precision, steps):
+    step = trainer(name, variant, batch, precision)
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    resident = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(steps):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        step()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    peak = torch.cuda.max_memory_allocated() - resident
+    del step
+    gc.collect()
+    torch.cuda.empty_cache()
+    return peak, statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--make-plans", action="store_true")
+    parser.add_argument("--models", default="resnet50:64,densenet121:32")
+    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    models = [m.split(":") for m in args.models.split(",")]
+    if args.make_plans:
+        make_plans([m[0] for m in models])
+        return
+    torch.backends.cudnn.benchmark = True
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__};"
+          f" peak memory above the model's state, median of {args.steps} "
+          "steps")
+    rows = []
+    for name, batch in models:
+        for precision in args.precisions.split(","):
+            base = None
+            for variant in ("bn", "default", "store_y"):
+                peak, ms = measure(name, variant, int(batch), precision,
+                                   args.steps)
+                base = base or (peak, ms)
+                rows.append(dict(model=name, batch=int(batch),
+                                 precision=precision, variant=variant,
+                                 peak_bytes=peak, step_ms=ms))
+                print(f"{name} b{batch} {precision} {variant:8s} "
+                      f"{peak / 2**30:6.2f} GiB ({100 * (peak / base[0] - 1):+5.1f}%)"
+                      f"  {ms:7.2f} ms ({100 * (ms / base[1] - 1):+5.1f}%)",
+                      flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
