@@ -23,6 +23,9 @@ nvidia-smi -L
 step check_gpu python3 test/GPU/check_gpu.py "$IABN_LIB_DIR/libiabn_cuda.so"
 step check_nn_gpu python3 test/GPU/check_nn_gpu.py
 step check_models_gpu python3 test/GPU/check_models_gpu.py
+if python3 -c 'import torchvision' 2>/dev/null; then
+  step check_store_y_gpu python3 test/GPU/check_store_y_gpu.py
+fi
 if [ "$(python3 -c 'import torch; print(torch.cuda.device_count())')" -ge 2 ]; then
   step check_sync_gpu python3 test/GPU/check_sync_gpu.py
 else
