@@ -65,6 +65,9 @@ class _ActivationOfY(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dz):
         (y,) = ctx.saved_tensors
+        if type(ctx.activation) is torch.nn.ReLU:
+            # relu'(y): one masked copy instead of a recomputed graph.
+            return dz.masked_fill(y <= 0, 0), None
         with torch.enable_grad():
             leaf = y.detach().requires_grad_()
             (dy,) = torch.autograd.grad(ctx.activation(leaf), leaf, dz)
@@ -100,6 +103,12 @@ class SkipIfApplied(torch.nn.Module):
         self.activation = activation
 
     def forward(self, t):
+        if _ops.compiling():
+            # No tags under torch.compile: apply the activation again (the
+            # same values), out of place, never over the layer's output.
+            return torch.nn.functional.relu(t) \
+                if isinstance(self.activation, torch.nn.ReLU) \
+                else self.activation(t)
         info = getattr(t, "_iabn_recompute", None)
         if info is not None and type(info[1]) is type(self.activation) and \
                 t._version == info[2]:
