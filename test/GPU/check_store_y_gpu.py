@@ -1,9 +1,10 @@
 """GPU check of store-y (InPlaceABNStoreY + saved-tensor recompute): a
 torchvision model converted with its saved store_y plan
-(bench/plans/tv_<model>.json) against the unconverted model, one training
-step each: in float64 (outputs, input and parameter gradients, running
-statistics; the identity layer runs the torch reference), in float32 on the
-generated kernels, and compiled (torch.compile) in float32.
+(bench/plans/tv_<model>.json) against the unconverted model in float64, one
+training step each (outputs, input and parameter gradients): the converted
+model in float64 equal to rounding (the identity layer runs the torch
+reference there), and in float32 on the generated kernels, eager and
+compiled, within 2x of BatchNorm's own float32 error.
 Usage: python3 test/GPU/check_store_y_gpu.py [--models resnet50,densenet121]"""
 
 import argparse
@@ -37,31 +38,46 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="resnet50,densenet121")
     args = parser.parse_args()
+    # Full float32 convolutions: TF32 would bury the comparison in its own
+    # rounding (BatchNorm's float32 error reaches ~0.9 with it).
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     failures = 0
     for name in args.models.split(","):
         with open(os.path.join(ROOT, "bench", "plans", f"tv_{name}.json")) as f:
             plan = json.load(f)["store_y"]
-        for dtype, tol, compiled in ((torch.float64, 1e-9, False),
-                                     (torch.float32, 2e-3, False),
-                                     (torch.float32, 2e-3, True)):
-            torch.manual_seed(0)
-            ref = getattr(torchvision.models, name)(num_classes=10)
-            ref = ref.to("cuda", dtype).train()
-            conv = apply_plan(copy.deepcopy(ref), plan)
+        torch.manual_seed(0)
+        base = getattr(torchvision.models, name)(num_classes=10)
+        x = torch.randn(8, 3, 96, 96, device="cuda", dtype=torch.float64)
+        g = torch.randn(8, 10, device="cuda", dtype=torch.float64)
+        exact = step(copy.deepcopy(base).to("cuda", torch.float64).train(),
+                     x, g)
+
+        def worst(result):
+            return max([error(result[0], exact[0]),
+                        error(result[1], exact[1])] +
+                       [error(q, p) for p, q in zip(exact[2], result[2])])
+
+        # float64: the converted model equals the original to rounding.
+        conv64 = apply_plan(copy.deepcopy(base).to("cuda", torch.float64),
+                            plan).train()
+        cases = [("float64", worst(step(conv64, x, g)), 1e-9)]
+        # float32 (the generated kernels), eager and compiled: within 2x
+        # of BatchNorm's own float32 error against float64.
+        x32, g32 = x.float(), g.float()
+        bn32 = worst(step(copy.deepcopy(base).to("cuda").train(), x32, g32))
+        for compiled in (False, True):
+            conv = apply_plan(copy.deepcopy(base).to("cuda"), plan).train()
             run = torch.compile(conv) if compiled else conv
-            x = torch.randn(8, 3, 96, 96, device="cuda", dtype=dtype)
-            g = torch.randn(8, 10, device="cuda", dtype=dtype)
-            a, b = step(ref, x, g), step(run, x, g)
-            worst = max([error(b[0], a[0]), error(b[1], a[1])] +
-                        [error(q, p) for p, q in zip(a[2], b[2])] +
-                        [error(q, p) for p, q in zip(a[3], b[3])
-                         if p.is_floating_point()])
-            label = (f"{name} {str(dtype).split('.')[-1]}"
-                     f"{' compiled' if compiled else ''}")
-            ok = worst <= tol
+            label = "float32" + (" compiled" if compiled else "")
+            cases.append((label, worst(step(run, x32, g32)),
+                          2 * bn32 + 1e-3))
+        for label, err, tol in cases:
+            ok = err <= tol
             failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {label}: worst relative "
-                  f"difference {worst:.3g} (tolerance {tol})", flush=True)
+            print(f"{'ok  ' if ok else 'FAIL'} {name} {label}: worst "
+                  f"relative error vs float64 {err:.3g} (tolerance "
+                  f"{tol:.3g}; BatchNorm float32: {bn32:.3g})", flush=True)
     print(f"{failures} failures")
     return 1 if failures else 0
 
