@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotModuleBufferize.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -663,13 +664,29 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
 /// Why the in-place operand `operand` of `op` must survive the write: the op
 /// that reads it afterwards, or the loop whose next iteration does; "" when
 /// no such reader can be named.
-std::string findLaterRead(Operation *op, Value operand, StringRef name) {
-  Block *block = op->getBlock();
-  for (Operation *user : operand.getUsers()) {
-    if (user == op)
-      continue;
+/// Whether `user` may run after `op`: it follows op in a common block, or
+/// sits in another region of an op that contains op (except the other
+/// branches of an scf.if / scf.index_switch, which never run after it).
+static bool mayRunAfter(Operation *op, Operation *user) {
+  for (Operation *level = op; level; level = level->getParentOp()) {
+    Block *block = level->getBlock();
+    if (!block)
+      return true;
     Operation *ancestor = block->findAncestorOpInBlock(*user);
-    if (ancestor && ancestor != op && ancestor->isBeforeInBlock(op))
+    if (!ancestor)
+      continue;
+    if (ancestor != level)
+      return !ancestor->isBeforeInBlock(level);
+    if (level == op)
+      return false; // inside op itself
+    return !isa<scf::IfOp, scf::IndexSwitchOp>(level);
+  }
+  return true;
+}
+
+std::string findLaterRead(Operation *op, Value operand, StringRef name) {
+  for (Operation *user : operand.getUsers()) {
+    if (user == op || !mayRunAfter(op, user))
       continue;
     return (name + " is read by " + describe(user) + " after it").str();
   }
