@@ -352,7 +352,10 @@ def _saved_storages(model, x):
     seen = {}
 
     def count(t):
-        t = t.y if isinstance(t, recompute._Recompute) else t
+        if isinstance(t, recompute._Recompute):
+            t = t.y
+        elif isinstance(t, recompute._Saved):
+            t = t.tensor
         storage = t.untyped_storage() if hasattr(t, "untyped_storage") \
             else t.storage()
         nbytes = storage.nbytes() if hasattr(storage, "nbytes") \
@@ -509,3 +512,71 @@ def test_convert_store_y_with_a_shared_relu():
         torch.testing.assert_close(pb.grad, pa.grad, msg=name)
     after = _saved_storages(converted, x.clone())
     assert sum(after.values()) < sum(before.values())
+
+
+def test_store_y_hooks_keep_autograd_checks_and_free_dropped_graphs():
+    # The hooks must keep autograd's in-place check (a saved tensor written
+    # afterwards raises) and must not keep a dropped graph alive.
+    import gc
+    import weakref
+    from iabn.torch.recompute import recompute_saved_outputs
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            s = torch.sigmoid(self.bn(x))  # sigmoid saves its output
+            s.mul_(2.0)  # ... which is then overwritten
+            return s
+
+    net = Net().double()
+    recompute_saved_outputs(net)
+    x = torch.randn(2, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        net(x).sum().backward()
+    # A graph dropped without a backward is freed (exp saves its output).
+    class Exp(nn.Module):
+        def forward(self, t):
+            return t.exp()
+
+    model = Exp()
+    recompute_saved_outputs(model)
+    out = model(x)
+    ref = weakref.ref(out)
+    del out
+    gc.collect()
+    assert ref() is None
+
+
+def test_store_y_forward_that_raises_leaves_no_hooks_behind():
+    from iabn.torch.recompute import recompute_saved_outputs
+
+    class Failing(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    model = Failing()
+    recompute_saved_outputs(model)
+    with pytest.raises(ValueError):
+        model(torch.ones(1))
+    model.forward = lambda x: x  # the next call cleans up any stale hooks
+    model(torch.ones(1))
+    assert not model.__dict__.get("_iabn_hook_stack")
+    a = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    b = a.exp()
+    b.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
+        b.sum().backward()
+
+
+def test_apply_plan_refuses_a_plan_for_another_model():
+    from iabn.torch.convert import apply_plan
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.GELU())
+    plan = [{"bn": "1", "activation": "relu", "param": 0.0, "inplace": True,
+             "absorbed": "2", "strategy": "store-y"}]
+    with pytest.raises(ValueError, match="not the nn.ReLU"):
+        apply_plan(model, plan)
+    with pytest.raises(ValueError, match="not a BatchNorm"):
+        apply_plan(model, [dict(plan[0], bn="0")])

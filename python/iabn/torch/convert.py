@@ -595,8 +595,31 @@ def apply_plan(model, plan):
 
     wrapped = set()
     stored_y = False
+
+    def check(entry, condition, what):
+        if not condition:
+            raise ValueError(f"iabn.torch.apply_plan: {what} (entry "
+                             f"{entry}); is the plan for this model, and "
+                             "not applied already?")
+
     for entry in plan:
-        bn = modules[entry["bn"]]
+        bn = modules.get(entry["bn"])
+        check(entry, isinstance(bn, _BATCH_NORMS),
+              f"'{entry['bn']}' is not a BatchNorm module")
+        absorbed = modules.get(entry["absorbed"]) if entry.get("absorbed") \
+            else None
+        if entry.get("strategy") == "store-y":
+            check(entry, entry["absorbed"] in wrapped or
+                  type(absorbed) is nn.ReLU,
+                  f"'{entry.get('absorbed')}' is not the nn.ReLU the plan "
+                  "absorbs")
+        elif entry.get("absorbed"):
+            expected = {"leaky_relu": nn.LeakyReLU, "elu": nn.ELU}.get(
+                entry["activation"])
+            check(entry, expected is not None and
+                  type(absorbed) is expected,
+                  f"'{entry['absorbed']}' is not the {entry['activation']} "
+                  "module the plan absorbs")
         if entry.get("strategy") == "store-y":
             layer = InPlaceABNStoreY(bn.num_features, nn.ReLU(), bn.eps,
                                      bn.momentum, bn.affine,

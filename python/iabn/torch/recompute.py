@@ -27,11 +27,32 @@ from . import _ops
 class _Recompute:
     """A saved z, stored as the y it is recomputed from."""
 
-    __slots__ = ("y", "activation")
+    __slots__ = ("y", "activation", "version")
 
     def __init__(self, y, activation):
         self.y = y
         self.activation = activation
+        self.version = y._version
+
+
+class _Saved:
+    """Any other saved tensor: detached (no reference back to its autograd
+    node, so a graph dropped without a backward is freed) with its version,
+    checked on unpack as autograd itself does without hooks."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self, tensor):
+        self.tensor = tensor.detach()
+        self.version = tensor._version
+
+
+def _modified(what, shape, found, expected):
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: {what} of shape {list(shape)} "
+        f"is at version {found}; expected version {expected} instead "
+        "(iabn.torch store-y hooks)")
 
 
 def _pack(tensor):
@@ -40,14 +61,20 @@ def _pack(tensor):
         y, activation, z_version, y_version = info
         if tensor._version == z_version and y._version == y_version:
             return _Recompute(y, activation)
-    return tensor
+    return _Saved(tensor)
 
 
 def _unpack(saved):
     if isinstance(saved, _Recompute):
+        if saved.y._version != saved.version:
+            raise _modified("the stored y", saved.y.shape, saved.y._version,
+                            saved.version)
         with torch.no_grad():
             return saved.activation(saved.y)
-    return saved
+    if saved.tensor._version != saved.version:
+        raise _modified("a saved tensor", saved.tensor.shape,
+                        saved.tensor._version, saved.version)
+    return saved.tensor
 
 
 class _ActivationOfY(torch.autograd.Function):
@@ -119,6 +146,11 @@ class SkipIfApplied(torch.nn.Module):
 def _push(module, inputs):
     if _ops.compiling():
         return
+    # Hooks left pushed by a forward that raised (torch < 2.0 has no
+    # always_call): take them off first.
+    stale = module.__dict__.get("_iabn_hook_stack") or []
+    while stale:
+        stale.pop().__exit__(None, None, None)
     hooks = torch.autograd.graph.saved_tensors_hooks(_pack, _unpack)
     hooks.__enter__()
     module.__dict__.setdefault("_iabn_hook_stack", []).append(hooks)
