@@ -25,6 +25,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
+from timing import event_times_ms  # noqa: E402
 
 
 def plan_path(name):
@@ -82,15 +83,7 @@ def measure(name, variant, batch, precision, steps):
     torch.cuda.synchronize()
     resident = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(steps):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        step()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
+    times = event_times_ms(step, steps)
     peak = torch.cuda.max_memory_allocated() - resident
     del step
     gc.collect()

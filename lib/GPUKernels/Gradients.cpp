@@ -58,11 +58,9 @@ void LibraryBuilder::buildPartialGrads(Type storage, ActivationKind act,
               channels = a[K::channels], inner = a[K::inner],
               perChannel = a[K::perChannel], splits = a[K::splits],
               chunk = a[K::chunk], param = a[K::activationParam];
-        Value block = kb.blockId();
-        Value c = kb.divui(block, splits);
-        Value s = kb.remui(block, splits);
-        Value begin = kb.muli(s, chunk);
-        Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+        BlockSplit range = splitOfBlock(kb, splits, chunk, perChannel);
+        Value c = range.channel, s = range.split, begin = range.begin,
+              end = range.end;
         static_assert(P::InverseGammaHat == 0 && P::Beta == 1,
                       "slots 0 and 1 are unscaled");
         Value inverseGamma = kb.load(params, c);

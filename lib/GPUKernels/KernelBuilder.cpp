@@ -202,6 +202,16 @@ Value gpukernels::channelOf(KernelBuilder &kb, Value i, Value channels,
   return kb.toIndex(kb.remui(kb.divui(i32, kb.toI32(inner)), c32));
 }
 
+BlockSplit gpukernels::splitOfBlock(KernelBuilder &kb, Value splits,
+                                    Value chunk, Value perChannel) {
+  Value block = kb.blockId();
+  Value c = kb.divui(block, splits);
+  Value s = kb.remui(block, splits);
+  Value begin = kb.muli(s, chunk);
+  Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+  return {c, s, begin, end};
+}
+
 int64_t gpukernels::getVectorWidth(Type storage) {
   return abi::getVectorWidth(*getKernelDType(storage));
 }

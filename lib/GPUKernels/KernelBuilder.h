@@ -192,6 +192,15 @@ Value planarElement(KernelBuilder &kb, Value j, Value c, Value channels,
 Value channelOf(KernelBuilder &kb, Value i, Value channels, Value inner,
                 bool channelsLast);
 
+/// The work of block (c, s) of a per-channel partial reduction over
+/// `splits` blocks per channel: channel c, split s and its element range
+/// [begin, end) = [s*chunk, min(s*chunk + chunk, perChannel)).
+struct BlockSplit {
+  Value channel, split, begin, end;
+};
+BlockSplit splitOfBlock(KernelBuilder &kb, Value splits, Value chunk,
+                        Value perChannel);
+
 /// Elements per 16-byte vector of `storage`.
 int64_t getVectorWidth(Type storage);
 

@@ -40,11 +40,9 @@ void LibraryBuilder::buildPartialStats(Type storage, bool planar) {
         Value x = a[K::x], ws = a[K::ws], channels = a[K::channels],
               inner = a[K::inner], perChannel = a[K::perChannel],
               splits = a[K::splits], chunk = a[K::chunk];
-        Value block = kb.blockId();
-        Value c = kb.divui(block, splits);
-        Value s = kb.remui(block, splits);
-        Value begin = kb.muli(s, chunk);
-        Value end = kb.minui(kb.addi(begin, chunk), perChannel);
+        BlockSplit range = splitOfBlock(kb, splits, chunk, perChannel);
+        Value c = range.channel, s = range.split, begin = range.begin,
+              end = range.end;
         auto elements = [&](Value j) -> SmallVector<Value> {
           if (planar)
             return kb.loadLanes(x, planarElement(kb, j, c, channels, inner),
