@@ -77,7 +77,10 @@ void LibraryBuilder::buildAll(ArrayRef<Type> storageTypes,
       buildApply(storage, act);
       for (bool channelsLast : {false, true})
         buildApplyVector(storage, act, channelsLast);
-      if (!ActivationAttr::isInvertibleKind(act))
+      bool backward = abi::hasBackwardKernels(static_cast<abi::Activation>(act));
+      assert(backward == ActivationAttr::isInvertibleKind(act) &&
+             "KernelABI.h and the dialect disagree on an activation");
+      if (!backward)
         continue; // no fused backward
       for (bool planar : {false, true})
         buildPartialGrads(storage, act, planar);

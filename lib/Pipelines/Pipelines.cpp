@@ -69,6 +69,8 @@ void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
+  // gelu's erf: the LLVM dialect has no intrinsic for it.
+  pm.addPass(createLowerErfToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

@@ -24,6 +24,10 @@ ACTIVATIONS = {
     "relu": 1,
     "leaky_relu": 2,
     "elu": 3,
+    "relu6": 4,
+    "silu": 5,
+    "gelu": 6,
+    "hardswish": 7,
 }
 
 # gamma modes (iabn_gamma_mode, GammaMode in the IR)

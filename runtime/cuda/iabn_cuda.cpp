@@ -383,15 +383,15 @@ iabn_status checkOptions(const iabn_options *options, bool backward) {
       options->gamma_mode != IABN_ABS_PLUS_EPS)
     return fail(IABN_ERROR_INVALID_ARGUMENT, "unknown gamma mode %d",
                 static_cast<int>(options->gamma_mode));
-  bool parametric =
-      options->activation == IABN_LEAKY_RELU || options->activation == IABN_ELU;
-  if (parametric && !(options->activation_param > 0.0f))
+  auto activation = static_cast<abi::Activation>(options->activation);
+  if (abi::takesParameter(activation) && !(options->activation_param > 0.0f))
     return fail(IABN_ERROR_UNSUPPORTED,
                 "the fused ops need an invertible activation: leaky_relu "
                 "slope and elu alpha must be > 0");
-  if (backward && options->activation == IABN_RELU)
+  if (backward && !abi::hasBackwardKernels(activation))
     return fail(IABN_ERROR_UNSUPPORTED,
-                "relu is not invertible: no fused backward from z");
+                "%s is not invertible: no fused backward from z",
+                activationName(options->activation));
   return IABN_OK;
 }
 

@@ -58,8 +58,8 @@ def load_abi():
 
 ABI = load_abi()
 F32, F16 = ABI.DTYPES["f32"], ABI.DTYPES["f16"]
-IDENTITY, RELU, LEAKY, ELU = (ABI.ACTIVATIONS[name] for name in (
-    "identity", "relu", "leaky_relu", "elu"))
+IDENTITY, RELU, LEAKY, ELU, GELU, SILU = (ABI.ACTIVATIONS[name] for name in (
+    "identity", "relu", "leaky_relu", "elu", "gelu", "silu"))
 
 # Made-up, 16-byte aligned device addresses (the fake driver reads none).
 X, Z, DZ, DX = 0x100000, 0x200000, 0x300000, 0x400000
@@ -101,6 +101,10 @@ call("forward_train", L.iabn_forward_train, layout(F16, 2048, 64, 1),
      options(IDENTITY), X, X, GAMMA, BETA, MEAN, VAR, RM, RV, 0.5, WS,
      WS_BYTES, None)
 
+print("== case: forward_inference f32 (4, 3, 5*7) gelu", flush=True)
+call("forward_inference", L.iabn_forward_inference, layout(F32, 4, 3, 35),
+     options(GELU), X, Z, GAMMA, BETA, RM, RV, WS, WS_BYTES, None)
+
 print("== case: forward_inference f32 (4, 3, 5*7)", flush=True)
 call("forward_inference", L.iabn_forward_inference, layout(F32, 4, 3, 35),
      options(LEAKY, 0.2, 1), X, Z, GAMMA, BETA, RM, RV, WS, WS_BYTES, None)
@@ -129,6 +133,8 @@ call("backward_apply", L.iabn_backward_apply, layout(F32, 8, 64, 3136),
 
 print("== case: errors (no launches expected)", flush=True)
 call("relu backward", L.iabn_backward, layout(F32, 4, 3, 1), options(RELU), Z,
+     DZ, DX, GAMMA, BETA, VAR, MEAN, RM, WS, WS_BYTES, None)
+call("silu backward", L.iabn_backward, layout(F32, 4, 3, 1), options(SILU), Z,
      DZ, DX, GAMMA, BETA, VAR, MEAN, RM, WS, WS_BYTES, None)
 call("apply count below the local count", L.iabn_backward_apply,
      layout(F32, 4, 3, 1), options(LEAKY), Z, DZ, DX, GAMMA, BETA, VAR, SUMS,

@@ -52,7 +52,8 @@ def GenerateGPUKernelsPass : Pass<"iabn-generate-gpu-kernels", "ModuleOp"> {
     ListOption<"dtypes", "dtypes", "std::string",
                "storage types: f32, f16, bf16 (default: all)">,
     ListOption<"activations", "activations", "std::string",
-               "activations: identity, relu, leaky_relu, elu (default: all)">,
+               "activations: identity, relu, leaky_relu, elu, relu6, silu, gelu, "
+               "hardswish (default: all)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -50,13 +50,17 @@
   X(IABN_BF16, BF16, "bf16", 2)
 
 /* Activations; the same values as ActivationKind in IABNAttrs.td. The name is
- * the kernel-name suffix and the IR spelling. relu has forward kernels only:
- * it is not invertible. */
+ * the kernel-name suffix and the IR spelling. relu, relu6, silu, gelu and
+ * hardswish have forward kernels only: they are not invertible. */
 #define IABN_ACTIVATIONS(X)                                                    \
   X(IABN_IDENTITY, Identity, "identity", 0)                                    \
   X(IABN_RELU, ReLU, "relu", 1)                                                \
   X(IABN_LEAKY_RELU, LeakyReLU, "leaky_relu", 2)                               \
-  X(IABN_ELU, ELU, "elu", 3)
+  X(IABN_ELU, ELU, "elu", 3)                                                   \
+  X(IABN_RELU6, ReLU6, "relu6", 4)                                             \
+  X(IABN_SILU, SiLU, "silu", 5)                                                \
+  X(IABN_GELU, GELU, "gelu", 6)                                                \
+  X(IABN_HARDSWISH, Hardswish, "hardswish", 7)
 
 /* How gamma is made non-zero; the same values as GammaMode in
  * IABNAttrs.td. */
@@ -226,6 +230,19 @@ inline const char *getName(DType value) {
 inline const char *getName(Activation value) {
   switch (static_cast<int>(value)) { IABN_ACTIVATIONS(IABN_ABI_NAME_CASE) }
   return nullptr;
+}
+/// Whether the library has backward kernels for an activation: those whose
+/// input the fused backward recovers from the output (identity, and
+/// leaky_relu / elu with a positive parameter). The others have forward
+/// kernels only. KernelLibrary.cpp checks this against the dialect's
+/// `ActivationAttr::isInvertibleKind`.
+constexpr bool hasBackwardKernels(Activation value) {
+  return value == Activation::Identity || value == Activation::LeakyReLU ||
+         value == Activation::ELU;
+}
+/// Whether an activation takes a parameter (leaky_relu's slope, elu's alpha).
+constexpr bool takesParameter(Activation value) {
+  return value == Activation::LeakyReLU || value == Activation::ELU;
 }
 /// The name of a gamma mode (IR spelling), or nullptr.
 inline const char *getName(GammaMode value) {

@@ -111,6 +111,18 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
   ];
 }
 
+def LowerErfToLibmPass : Pass<"iabn-lower-erf-to-libm", "ModuleOp"> {
+  let summary = "Lower math.erf and math.erfc to C library calls";
+  let description = [{
+    A step of `iabn-cpu-pipeline`, before `convert-to-llvm`: the LLVM
+    dialect has no intrinsic for `erf` (gelu's), so `math.erf` and
+    `math.erfc` become calls to `erff`/`erf` and `erfcf`/`erfc`. Unlike
+    upstream's `convert-math-to-libm`, every other math op is left to
+    `convert-to-llvm` (the C library has no `rsqrt`, for instance).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def VerifyLoweredToLLVMPass : Pass<"iabn-verify-lowered-to-llvm", "ModuleOp"> {
   let summary = "Fail unless only the LLVM dialect is left";
   let description = [{

@@ -46,6 +46,40 @@ static Value select(OpBuilder &b, Location loc, arith::CmpFPredicate pred,
   return arith::SelectOp::create(b, loc, cond, ifTrue, ifFalse);
 }
 
+/// `lo < v < hi ? 1 : 0` (relu6's derivative, from its input or output).
+static Value insideOpenInterval(OpBuilder &b, Location loc, Value v, double lo,
+                                double hi) {
+  Type type = v.getType();
+  Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v,
+                                      constantFloat(b, loc, type, lo));
+  Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, v,
+                                      constantFloat(b, loc, type, hi));
+  return arith::SelectOp::create(b, loc,
+                                 arith::AndIOp::create(b, loc, above, below),
+                                 constantFloat(b, loc, type, 1.0),
+                                 constantFloat(b, loc, type, 0.0));
+}
+
+/// `1 / (1 + exp(-v))`.
+static Value sigmoid(OpBuilder &b, Location loc, Value v) {
+  Type type = v.getType();
+  Value one = constantFloat(b, loc, type, 1.0);
+  Value expNeg = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, expNeg));
+}
+
+/// The standard normal CDF, `(1 + erf(v / sqrt(2))) / 2`.
+static Value normalCdf(OpBuilder &b, Location loc, Value v) {
+  Type type = v.getType();
+  Value scaled = arith::MulFOp::create(
+      b, loc, v, constantFloat(b, loc, type, 0.70710678118654752440));
+  Value erf = math::ErfOp::create(b, loc, scaled);
+  return arith::MulFOp::create(
+      b, loc, constantFloat(b, loc, type, 0.5),
+      arith::AddFOp::create(b, loc, constantFloat(b, loc, type, 1.0), erf));
+}
+
 /// The parameter of `act` as a constant of `type`.
 static Value paramOf(OpBuilder &b, Location loc, ActivationAttr act,
                      Type type) {
@@ -70,6 +104,24 @@ Value common::emitActivation(OpBuilder &b, Location loc, ActivationKind kind,
     Value negative =
         arith::MulFOp::create(b, loc, param, math::ExpM1Op::create(b, loc, y));
     return select(b, loc, arith::CmpFPredicate::OGE, y, zero, y, negative);
+  }
+  case ActivationKind::ReLU6:
+    return arith::MinimumFOp::create(b, loc,
+                                     arith::MaximumFOp::create(b, loc, y, zero),
+                                     constantFloat(b, loc, type, 6.0));
+  case ActivationKind::SiLU:
+    return arith::MulFOp::create(b, loc, y, sigmoid(b, loc, y));
+  case ActivationKind::GELU:
+    return arith::MulFOp::create(b, loc, y, normalCdf(b, loc, y));
+  case ActivationKind::Hardswish: {
+    // y * min(max(y + 3, 0), 6) / 6, in PyTorch's order of operations.
+    Value shifted =
+        arith::AddFOp::create(b, loc, y, constantFloat(b, loc, type, 3.0));
+    Value gate = arith::MinimumFOp::create(
+        b, loc, arith::MaximumFOp::create(b, loc, shifted, zero),
+        constantFloat(b, loc, type, 6.0));
+    return arith::DivFOp::create(b, loc, arith::MulFOp::create(b, loc, y, gate),
+                                 constantFloat(b, loc, type, 6.0));
   }
   }
   llvm_unreachable("unknown activation");
@@ -100,6 +152,10 @@ Value common::emitActivationInverse(OpBuilder &b, Location loc,
     return select(b, loc, arith::CmpFPredicate::OGE, z, zero, z, negative);
   }
   case ActivationKind::ReLU:
+  case ActivationKind::ReLU6:
+  case ActivationKind::SiLU:
+  case ActivationKind::GELU:
+  case ActivationKind::Hardswish:
     break;
   }
   llvm_unreachable("activation is not invertible");
@@ -123,6 +179,39 @@ Value common::emitDerivativeFromInput(OpBuilder &b, Location loc,
         arith::MulFOp::create(b, loc, param, math::ExpOp::create(b, loc, y));
     return select(b, loc, arith::CmpFPredicate::OGT, y, zero, one, negative);
   }
+  case ActivationKind::ReLU6:
+    return insideOpenInterval(b, loc, y, 0.0, 6.0);
+  case ActivationKind::SiLU: {
+    // s * (1 + y * (1 - s)), as PyTorch's silu_backward.
+    Value s = sigmoid(b, loc, y);
+    Value inner = arith::AddFOp::create(
+        b, loc, one,
+        arith::MulFOp::create(b, loc, y,
+                              arith::SubFOp::create(b, loc, one, s)));
+    return arith::MulFOp::create(b, loc, s, inner);
+  }
+  case ActivationKind::GELU: {
+    // Phi(y) + y * exp(-y^2 / 2) / sqrt(2 pi).
+    Value halfSquare = arith::MulFOp::create(
+        b, loc, constantFloat(b, loc, type, -0.5),
+        arith::MulFOp::create(b, loc, y, y));
+    Value pdf = arith::MulFOp::create(
+        b, loc, constantFloat(b, loc, type, 0.39894228040143267794),
+        math::ExpOp::create(b, loc, halfSquare));
+    return arith::AddFOp::create(b, loc, normalCdf(b, loc, y),
+                                 arith::MulFOp::create(b, loc, y, pdf));
+  }
+  case ActivationKind::Hardswish: {
+    // y < -3 ? 0 : y <= 3 ? y / 3 + 1/2 : 1, as PyTorch's hardswish_backward.
+    Value middle = arith::AddFOp::create(
+        b, loc,
+        arith::DivFOp::create(b, loc, y, constantFloat(b, loc, type, 3.0)),
+        constantFloat(b, loc, type, 0.5));
+    Value upper = select(b, loc, arith::CmpFPredicate::OLE, y,
+                         constantFloat(b, loc, type, 3.0), middle, one);
+    return select(b, loc, arith::CmpFPredicate::OLT, y,
+                  constantFloat(b, loc, type, -3.0), zero, upper);
+  }
   }
   llvm_unreachable("unknown activation");
 }
@@ -144,8 +233,14 @@ Value common::emitDerivativeFromOutput(OpBuilder &b, Location loc,
     Value negative = arith::AddFOp::create(b, loc, z, param);
     return select(b, loc, arith::CmpFPredicate::OGT, z, zero, one, negative);
   }
+  case ActivationKind::ReLU6:
+    return insideOpenInterval(b, loc, z, 0.0, 6.0);
+  case ActivationKind::SiLU:
+  case ActivationKind::GELU:
+  case ActivationKind::Hardswish:
+    break;
   }
-  llvm_unreachable("unknown activation");
+  llvm_unreachable("derivative needs the activation's input");
 }
 
 Value common::emitActivation(OpBuilder &b, Location loc, ActivationAttr act,

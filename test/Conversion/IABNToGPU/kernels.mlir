@@ -2,7 +2,7 @@
 // RUN: iabn-opt %s --iabn-generate-gpu-kernels="dtypes=f16 activations=elu,relu" | FileCheck %s
 // RUN: iabn-opt %s --iabn-gpu-pipeline="format=isa" | FileCheck %s --check-prefix=PTX
 // RUN: not iabn-opt %s --iabn-generate-gpu-kernels="dtypes=f8" 2>&1 | FileCheck %s --check-prefix=BADTYPE
-// RUN: not iabn-opt %s --iabn-generate-gpu-kernels="activations=gelu" 2>&1 | FileCheck %s --check-prefix=BADACT
+// RUN: not iabn-opt %s --iabn-generate-gpu-kernels="activations=swish" 2>&1 | FileCheck %s --check-prefix=BADACT
 
 // The kernel library is generated in the gpu dialect.
 // LIST: module attributes {gpu.container_module}
@@ -40,5 +40,5 @@
 // PTX-SAME: st.global.v4.b32
 
 // BADTYPE: iabn-generate-gpu-kernels: unsupported dtype 'f8'; expected f32, f16 or bf16
-// BADACT: iabn-generate-gpu-kernels: unknown activation 'gelu'; expected identity, relu, leaky_relu or elu
+// BADACT: iabn-generate-gpu-kernels: unknown activation 'swish'; expected identity, relu, leaky_relu, elu, relu6, silu, gelu or hardswish
 module {}

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 func.func @unknown_activation(%y: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{unknown activation 'gelu'; expected identity, relu, leaky_relu or elu}}
-  %z = iabn.activation <gelu> %y : tensor<4x4xf32>
+  // expected-error @+1 {{unknown activation 'swish'; expected identity, relu, leaky_relu, elu, relu6, silu, gelu or hardswish}}
+  %z = iabn.activation <swish> %y : tensor<4x4xf32>
   return %z : tensor<4x4xf32>
 }
 
@@ -301,5 +301,37 @@ func.func @momentum_out_of_range(%s: tensor<16xf32>) {
   // expected-error @+1 {{momentum must be in [0, 1], got 1.5}}
   %a, %b = iabn.running_stats_update %s, %s, %s, %s
       {momentum = 1.5 : f64, sample_count = 8 : i64} : tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_silu(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{activation #iabn.activation<silu> is not invertible}}
+  %z, %m, %v = iabn.inplace_abn <silu> %x : tensor<8x16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @relu6_param(%y: tensor<4xf32>) {
+  // expected-error @+1 {{activation 'relu6' takes no parameter}}
+  %z = iabn.activation <relu6, 6.0> %y : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @self_is_result_silu(%g: tensor<8xf32>, %z: tensor<8xf32>) {
+  // expected-error @+1 {{cannot compute the derivative of #iabn.activation<silu> from its output (self_is_result): leaky_relu needs slope >= 0, elu needs alpha >= 0, and silu, gelu and hardswish need their input}}
+  %d = iabn.activation_grad <silu> %g, %z {self_is_result} : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @self_is_result_hardswish(%g: tensor<8xf32>, %z: tensor<8xf32>) {
+  // expected-error @+1 {{cannot compute the derivative of #iabn.activation<hardswish> from its output}}
+  %d = iabn.activation_grad <hardswish> %g, %z {self_is_result} : tensor<8xf32>
   return
 }

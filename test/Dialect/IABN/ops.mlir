@@ -117,7 +117,21 @@ func.func @activations(%y: tensor<10xf64>, %g: tensor<10xf64>) -> tensor<10xf64>
   // A negative slope is fine when the gradient reads the activation input.
   // CHECK: iabn.activation_grad <leaky_relu, -5.000000e-01> %{{.*}}, %{{.*}} : tensor<10xf64>
   %f = iabn.activation_grad <leaky_relu, -0.5> %e, %c : tensor<10xf64>
-  return %f : tensor<10xf64>
+  // CHECK: iabn.activation <relu6>
+  %r6 = iabn.activation <relu6> %f : tensor<10xf64>
+  // CHECK: iabn.activation <silu>
+  %si = iabn.activation <silu> %r6 : tensor<10xf64>
+  // CHECK: iabn.activation <gelu>
+  %ge = iabn.activation <gelu> %si : tensor<10xf64>
+  // CHECK: iabn.activation <hardswish>
+  %hs = iabn.activation <hardswish> %ge : tensor<10xf64>
+  // relu6's derivative can be computed from its output; the others' only
+  // from their input.
+  // CHECK: iabn.activation_grad <relu6> %{{.*}}, %{{.*}} {self_is_result}
+  %g1 = iabn.activation_grad <relu6> %g, %r6 {self_is_result} : tensor<10xf64>
+  // CHECK: iabn.activation_grad <gelu> %{{.*}}, %{{.*}} : tensor<10xf64>
+  %g2 = iabn.activation_grad <gelu> %g1, %si : tensor<10xf64>
+  return %g2 : tensor<10xf64>
 }
 
 // The bufferized forms.

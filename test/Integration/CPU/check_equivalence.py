@@ -24,10 +24,14 @@ LAYOUTS = {
     "bn1d": ((16, 5), 1),
     "ncdhw": ((2, 3, 2, 3, 4), 1),
 }
-# (activation, parameter, gradient read from the output z?). relu is not
-# invertible: the rewrite applies the store-y strategy to it.
+# (activation, parameter, gradient read from the output z?). relu, relu6,
+# silu, gelu and hardswish are not invertible: the rewrite applies the store-y
+# strategy to them.
 ACTIVATIONS = [("identity", None, True), ("leaky_relu", 0.1, True),
-               ("elu", 0.7, True), ("relu", None, False)]
+               ("elu", 0.7, True), ("relu", None, False),
+               ("relu6", None, True), ("silu", None, False),
+               ("gelu", None, False), ("hardswish", None, False)]
+INVERTIBLE = {"identity", "leaky_relu", "elu"}
 OUTPUTS = ["z", "dx", "dgamma", "dbeta", "running_mean", "running_var"]
 
 
@@ -46,18 +50,22 @@ def main():
             source += ic.training_step(name, shape, fd, dtype, act, param,
                                        grad_from_output=from_output)
 
-    # The rewrite must really apply: 3 invertible activations x 4 layouts
-    # become InPlace-ABN, relu gets the store-y strategy (an identity-fused
-    # InPlace-ABN that stores y, then relu).
+    # The rewrite must really apply: every chain becomes InPlace-ABN; the
+    # 3 invertible activations x 4 layouts in place from z, the 5 others by
+    # the store-y strategy (an identity-fused InPlace-ABN that stores y, then
+    # the activation).
     rewritten = subprocess.run(
         [ic._tool("IABN_OPT"), "-", "--iabn-pipeline"], input=source,
         capture_output=True, text=True, check=True).stdout
     fused = rewritten.count("iabn.inplace_abn ")
     store_y = rewritten.count("iabn.inplace_abn_grad <identity>") - 4
     left = rewritten.count("iabn.batch_norm")
-    if fused != 16 or store_y != 4 or left != 0:
-        print(f"FAIL: expected 16 fused chains (4 of them store-y) and no "
-              f"batch norm left, got {fused}, {store_y} and {left}")
+    chains = len(LAYOUTS) * len(ACTIVATIONS)
+    expect_y = len(LAYOUTS) * (len(ACTIVATIONS) - len(INVERTIBLE))
+    if fused != chains or store_y != expect_y or left != 0:
+        print(f"FAIL: expected {chains} fused chains ({expect_y} of them "
+              f"store-y) and no batch norm left, got {fused}, {store_y} "
+              f"and {left}")
         return 1
 
     original = ic.compile_module(source, [])
@@ -74,7 +82,7 @@ def main():
         expected = ic.reference(step, act, param)
         results = {"original": step.run(original, name),
                    "rewritten": step.run(inplace, name)}
-        if act != "relu":  # gamma modes apply to the fused ops only
+        if act in INVERTIBLE:  # gamma modes apply to the fused ops only
             results["rewritten abs_plus_eps"] = step.run(abs_mode, name)
         for variant, result in results.items():
             ref = expected if variant != "rewritten abs_plus_eps" else \

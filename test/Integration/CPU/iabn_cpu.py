@@ -6,6 +6,7 @@ Tools come from the environment (set by lit): IABN_OPT, MLIR_TRANSLATE, CLANG.
 """
 
 import ctypes
+import math
 import os
 import subprocess
 import tempfile
@@ -231,7 +232,18 @@ def activation(act, param, y):
         return np.where(y >= 0, y, param * y)
     if act == "elu":
         return np.where(y >= 0, y, param * np.expm1(np.minimum(y, 0)))
+    if act == "relu6":
+        return np.clip(y, 0, 6)
+    if act == "silu":
+        return y / (1 + np.exp(-y))
+    if act == "gelu":
+        return 0.5 * y * (1 + _erf(y / math.sqrt(2)))
+    if act == "hardswish":
+        return y * np.clip(y + 3, 0, 6) / 6
     raise ValueError(act)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def activation_derivative(act, param, y):
@@ -243,6 +255,16 @@ def activation_derivative(act, param, y):
         return np.where(y > 0, 1.0, param)
     if act == "elu":
         return np.where(y > 0, 1.0, param * np.exp(np.minimum(y, 0)))
+    if act == "relu6":
+        return ((y > 0) & (y < 6)).astype(np.float64)
+    if act == "silu":
+        s = 1 / (1 + np.exp(-y))
+        return s * (1 + y * (1 - s))
+    if act == "gelu":
+        cdf = 0.5 * (1 + _erf(y / math.sqrt(2)))
+        return cdf + y * np.exp(-0.5 * y * y) / math.sqrt(2 * math.pi)
+    if act == "hardswish":
+        return np.where(y < -3, 0.0, np.where(y <= 3, y / 3 + 0.5, 1.0))
     raise ValueError(act)
 
 

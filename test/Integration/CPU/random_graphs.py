@@ -9,8 +9,8 @@ dangerous:
     cast to a dynamic shape), a loop iteration argument initialised from an
     argument, the result of an scf.if choosing between an argument and a
     local tensor, or a local tensor;
-  * activations identity, leaky_relu, elu (fused in place) and relu
-    (store-y: y stored, z recomputed for its backward readers; recompute
+  * activations identity, leaky_relu, elu (fused in place) and relu,
+    relu6, silu, gelu, hardswish (store-y: y stored, z recomputed for its backward readers; recompute
     from x or left alone with epsilon 0); epsilon 0;
   * several users of x (a residual add after the batch norm), of z (the
     next layer, the return, a backward op such as the next layer's weight
@@ -38,7 +38,10 @@ import diffexec
 
 DTYPES = ["f32", "f32", "f64", "f16", "bf16"]
 ACTIVATIONS = [("identity", None), ("leaky_relu", 0.1), ("leaky_relu", 0.01),
-               ("elu", 1.0), ("elu", 0.5), ("relu", None)]
+               ("elu", 1.0), ("elu", 0.5), ("relu", None), ("relu6", None),
+               ("silu", None), ("gelu", None), ("hardswish", None)]
+# Activations whose derivative cannot be computed from the output.
+NEEDS_INPUT = {"silu", "gelu", "hardswish"}
 
 
 def fmt(value):
@@ -254,7 +257,8 @@ class Graph:
         if with_backward:
             if dz is None:
                 dz = self.gradient()
-            from_output = self.rng.random() < (0.8 if act != "relu" else 0.5)
+            from_output = act not in NEEDS_INPUT and self.rng.random() < (
+                0.5 if act in ("relu", "relu6") else 0.8)
             src = f"{z} {{self_is_result}}" if from_output else y
             dy = self.fresh("dy")
             self.emit(f"{dy} = iabn.activation_grad {attr} {dz}, {src} : "

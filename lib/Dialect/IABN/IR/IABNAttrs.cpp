@@ -40,6 +40,10 @@ static StringRef getParamName(ActivationKind kind) {
     return "alpha";
   case ActivationKind::Identity:
   case ActivationKind::ReLU:
+  case ActivationKind::ReLU6:
+  case ActivationKind::SiLU:
+  case ActivationKind::GELU:
+  case ActivationKind::Hardswish:
     return "";
   }
   llvm_unreachable("unknown activation kind");
@@ -71,6 +75,10 @@ bool ActivationAttr::isInvertibleKind(ActivationKind kind) {
   case ActivationKind::ELU:
     return true;
   case ActivationKind::ReLU:
+  case ActivationKind::ReLU6:
+  case ActivationKind::SiLU:
+  case ActivationKind::GELU:
+  case ActivationKind::Hardswish:
     return false;
   }
   llvm_unreachable("unknown activation kind");
@@ -92,10 +100,15 @@ bool ActivationAttr::isDifferentiableFromOutput() const {
   switch (getKind()) {
   case ActivationKind::Identity:
   case ActivationKind::ReLU:
+  case ActivationKind::ReLU6:
     return true;
   case ActivationKind::LeakyReLU:
   case ActivationKind::ELU:
     return getParamOr0() >= 0.0;
+  case ActivationKind::SiLU:
+  case ActivationKind::GELU:
+  case ActivationKind::Hardswish:
+    return false;
   }
   llvm_unreachable("unknown activation kind");
 }
@@ -108,8 +121,12 @@ Attribute ActivationAttr::parse(AsmParser &parser, Type) {
     return {};
   std::optional<ActivationKind> kind = symbolizeActivationKind(keyword);
   if (!kind) {
-    parser.emitError(loc) << "unknown activation '" << keyword
-                          << "'; expected identity, relu, leaky_relu or elu";
+    InFlightDiagnostic diag = parser.emitError(loc);
+    diag << "unknown activation '" << keyword << "'; expected ";
+    uint64_t last = getMaxEnumValForActivationKind();
+    for (uint64_t value = 0; value <= last; ++value)
+      diag << (value == 0 ? "" : value == last ? " or " : ", ")
+           << stringifyActivationKind(static_cast<ActivationKind>(value));
     return {};
   }
   std::optional<APFloat> param;

@@ -212,7 +212,8 @@ LogicalResult ActivationGradOp::verify() {
     return emitOpError("cannot compute the derivative of ")
            << getActivation()
            << " from its output (self_is_result): leaky_relu needs slope "
-              ">= 0 and elu needs alpha >= 0";
+              ">= 0, elu needs alpha >= 0, and silu, gelu and hardswish "
+              "need their input";
   return success();
 }
 

@@ -20,7 +20,11 @@ def IABN_ActivationKind : I32EnumAttr<"ActivationKind",
   I32EnumAttrCase<"Identity", 0, "identity">,
   I32EnumAttrCase<"ReLU", 1, "relu">,
   I32EnumAttrCase<"LeakyReLU", 2, "leaky_relu">,
-  I32EnumAttrCase<"ELU", 3, "elu">
+  I32EnumAttrCase<"ELU", 3, "elu">,
+  I32EnumAttrCase<"ReLU6", 4, "relu6">,
+  I32EnumAttrCase<"SiLU", 5, "silu">,
+  I32EnumAttrCase<"GELU", 6, "gelu">,
+  I32EnumAttrCase<"Hardswish", 7, "hardswish">
 ]> {
   let cppNamespace = "::mlir::iabn";
   let genSpecializedAttr = 0;
@@ -71,19 +75,30 @@ def IABN_ActivationAttr : IABN_Attr<"Activation", "activation"> {
   let summary = "an element-wise activation and its parameter";
   let description = [{
     `#iabn.activation<identity>`, `#iabn.activation<relu>`,
-    `#iabn.activation<leaky_relu, 0.01>` (negative slope) or
-    `#iabn.activation<elu, 1.0>` (alpha).
+    `#iabn.activation<leaky_relu, 0.01>` (negative slope),
+    `#iabn.activation<elu, 1.0>` (alpha), `#iabn.activation<relu6>`,
+    `#iabn.activation<silu>`, `#iabn.activation<gelu>` or
+    `#iabn.activation<hardswish>`.
 
     * identity: `z = y`
     * relu: `z = max(y, 0)`
     * leaky_relu(s): `z = y >= 0 ? y : s * y`
     * elu(a): `z = y >= 0 ? y : a * (exp(y) - 1)`
+    * relu6: `z = min(max(y, 0), 6)`
+    * silu: `z = y * sigmoid(y) = y / (1 + exp(-y))`
+    * gelu: `z = y * Phi(y) = y / 2 * (1 + erf(y / sqrt(2)))` (the exact
+      form, PyTorch's `approximate='none'`)
+    * hardswish: `z = y * min(max(y + 3, 0), 6) / 6`
 
-    The parameter is required for `leaky_relu` and `elu`, forbidden for
-    `identity` and `relu`, and must be finite. Ops that recover the
-    activation's input from its output (the fused InPlace-ABN ops) further
-    require an invertible activation: identity, leaky_relu with slope > 0, or
-    elu with alpha > 0.
+    The derivatives follow PyTorch's at the kinks: relu and relu6 have
+    derivative 0 at 0 (and at 6), hardswish `y / 3 + 1/2` on `[-3, 3]`.
+
+    The parameter is required for `leaky_relu` and `elu`, forbidden for the
+    others, and must be finite. Ops that recover the activation's input from
+    its output (the fused InPlace-ABN ops) further require an invertible
+    activation: identity, leaky_relu with slope > 0, or elu with alpha > 0.
+    The others are rewritten by storing the batch norm's output `y` and
+    recomputing the activation from it (the rewrite's store-y strategy).
   }];
   let parameters = (ins "::mlir::iabn::ActivationKind":$kind,
                         OptionalParameter<"std::optional<::llvm::APFloat>">:$param);

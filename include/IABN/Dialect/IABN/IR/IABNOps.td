@@ -244,6 +244,9 @@ def IABN_ActivationGradOp : IABN_Op<"activation_grad", [
     * identity: 1; relu: `z > 0 ? 1 : 0`
     * leaky_relu(s): `z > 0 ? 1 : s` (requires `s >= 0`)
     * elu(a): `z > 0 ? 1 : z + a` (requires `a >= 0`)
+    * relu6: `0 < z < 6 ? 1 : 0`
+
+    silu, gelu and hardswish cannot be differentiated from their output.
 
     ```mlir
     %dy = iabn.activation_grad <leaky_relu, 1.000000e-02> %dz, %z
