@@ -442,6 +442,89 @@ def test_convert_store_y_keeps_one_tensor_per_bn_relu():
     assert kinds[1:3] == ["BatchNorm2d", "ReLU"]
 
 
+@pytest.mark.parametrize("make, layout", [
+    (lambda: nn.ReLU6(inplace=True), ["SkipIfApplied"]),
+    (lambda: nn.Hardtanh(0.0, 6.0), ["SkipIfApplied"]),
+    (lambda: nn.SiLU(inplace=True), ["Identity"]),
+    (lambda: nn.GELU(), ["Identity"]),
+    (lambda: nn.Hardswish(inplace=True), ["Identity"]),
+])
+def test_convert_store_y_other_activations(make, layout):
+    # relu6, silu, gelu, hardswish: y is the one tensor kept per pair, the
+    # training step is the unconverted model's, revert gives it back.
+    torch.manual_seed(4)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), make(),
+        nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), make(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)).double()
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(-2, 2)
+                m.bias.uniform_(-1, 1)
+    x = torch.randn(4, 3, 10, 10, dtype=torch.float64) * 3
+    reference = copy.deepcopy(model)
+    before = _saved_storages(copy.deepcopy(model), x.clone())
+    # Without the option: an identity InPlaceABN (y over x), the activation
+    # left where it is, out of place.
+    plain, plain_result = convert(copy.deepcopy(model), x, verbose=False)
+    assert [type(m).__name__ for m in plain][1] == "InPlaceABN"
+    assert plain[1].activation == "identity"
+    assert getattr(plain[2], "inplace", False) is False
+    converted, result = convert(model, x, verbose=False, store_y=True)
+    kind = result.plan[0]["activation"]
+    assert [p.get("strategy") for p in result.plan] == ["store-y"] * 2
+    assert [p["activation"] for p in result.plan] == [kind] * 2
+    assert [type(m).__name__ for m in converted][1:3] == \
+        ["InPlaceABNStoreY"] + layout
+    for _ in range(2):
+        xa = x.clone().requires_grad_()
+        xb = x.clone().requires_grad_()
+        ya, yb = reference(xa), converted(xb)
+        g = torch.randn_like(ya)
+        ya.backward(g)
+        yb.backward(g)
+        torch.testing.assert_close(yb, ya)
+        torch.testing.assert_close(xb.grad, xa.grad)
+        for (name, pa), pb in zip(reference.named_parameters(),
+                                  converted.parameters()):
+            torch.testing.assert_close(pb.grad, pa.grad, msg=name)
+            pa.grad = pb.grad = None
+        for (name, ba), bb in zip(reference.named_buffers(),
+                                  converted.buffers()):
+            torch.testing.assert_close(bb, ba, msg=name)
+    # BatchNorm + activation keep x and y (or z); the first pair's z is
+    # saved once more by the next convolution. Store-y keeps y only.
+    after = _saved_storages(converted, x.clone())
+    big = 4 * 8 * 10 * 10 * 8
+    assert sum(before.values()) - sum(after.values()) >= 2 * big
+    from iabn.torch import revert
+    reverted = revert(converted)
+    assert [type(m) for m in reverted][1:3] == \
+        [nn.BatchNorm2d, type(reference[2])]
+
+
+def test_store_y_leaves_a_shared_silu_alone():
+    # silu is not idempotent: a module called after two batch norms and
+    # elsewhere cannot be absorbed; the batch norms are left with a reason.
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)
+            self.c2 = nn.Conv2d(4, 4, 1)
+            self.act = nn.SiLU()
+
+        def forward(self, x):
+            return self.act(self.c2(self.act(self.b1(self.c1(x)))))
+
+    model = Net().double()
+    converted, result = convert(model, torch.randn(2, 3, 5, 5,
+                                                   dtype=torch.float64),
+                                verbose=False, store_y=True)
+    assert type(converted.b1) is nn.BatchNorm2d
+    assert any("shared" in reason for _, reason in result.left_alone)
+
+
 def test_store_y_recomputes_only_unchanged_outputs():
     # A z written in place before it is saved is saved as it is.
     from iabn.torch import InPlaceABNStoreY
@@ -576,7 +659,7 @@ def test_apply_plan_refuses_a_plan_for_another_model():
     model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.GELU())
     plan = [{"bn": "1", "activation": "relu", "param": 0.0, "inplace": True,
              "absorbed": "2", "strategy": "store-y"}]
-    with pytest.raises(ValueError, match="not the nn.ReLU"):
+    with pytest.raises(ValueError, match="not the relu module"):
         apply_plan(model, plan)
     with pytest.raises(ValueError, match="not a BatchNorm"):
         apply_plan(model, [dict(plan[0], bn="0")])

@@ -7,9 +7,10 @@ InPlaceABN carrying the activation that follows it (LeakyReLU, ELU, or
 identity when none), and the activation module with nn.Identity. Where the
 rewrite found that z may overwrite x the layer works in place; where x is
 read later (e.g. a residual shortcut) it gets ``inplace=False``: z goes to
-a new tensor, and the backward still keeps only z. Chains the compiler does
-not fuse (relu, mismatched structure) are left untouched. The remarks say
-why for each.
+a new tensor, and the backward still keeps only z. Chains with a
+non-invertible activation (relu, relu6, silu, gelu, hardswish) get the
+store-y strategy with ``store_y=True`` and are left untouched otherwise, as
+are chains the compiler does not fuse. The remarks say why for each.
 
 The exported graph is functional: it cannot show the model's own in-place
 writes (``out += identity``, ``ReLU(inplace=True)``), which would overwrite
@@ -41,8 +42,9 @@ from torch import nn
 from .export import BN_LOCATION_PREFIX, memory_report
 from .export import _BATCH_NORMS as EXPORTED_BATCH_NORMS
 from .nn import InPlaceABN, InPlaceABNStoreY, share_state
-from .recompute import (SkipIfApplied, recompute_saved_outputs,
-                        remove_recompute_hooks)
+from .recompute import (IDEMPOTENT, SkipIfApplied, out_of_place,
+                        recompute_saved_outputs, remove_recompute_hooks,
+                        store_y_kind)
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -227,9 +229,12 @@ def convert(model, example_input, verbose=True, verify=True,
     norms the compiler fused but the conversion left alone, with the reason;
     ``result.out_of_place_writers`` the activation modules switched to
     ``inplace=False``. With ``store_y=True`` the batch norms followed by
-    relu that the compiler gives the store-y strategy become
+    relu, relu6 (nn.ReLU6, nn.Hardtanh(0, 6)), silu, gelu (exact) or
+    hardswish that the compiler gives the store-y strategy become
     InPlaceABNStoreY (only y kept for the backward; saved copies of z are
-    recomputed from y by saved-tensor hooks installed on `model`).
+    recomputed from y by saved-tensor hooks installed on `model`). relu and
+    relu6 modules stay in their slots (wrapped in SkipIfApplied, so shared
+    modules work); the others are absorbed like invertible ones.
     ``verify`` checks the converted model against the
     original (see the module docstring) and raises ConversionError."""
     original = copy.deepcopy(model) if verify else None
@@ -249,8 +254,13 @@ def convert(model, example_input, verbose=True, verify=True,
     for decision in result.decisions:
         match = re.search(re.escape(BN_LOCATION_PREFIX) + r"(\d+)\b",
                           decision["loc"])
+        # Without store_y, a store-y chain whose activation reads its input
+        # in the backward (all but relu) still becomes an identity
+        # InPlaceABN: y over x, and the activation's saved input is that y.
         if match and (decision["strategy"] == "inplace" or
-                      (store_y and decision["strategy"] == "store-y")):
+                      (decision["strategy"] == "store-y" and (
+                          store_y or
+                          decision["activation"]["kind"] != "relu"))):
             sites[int(match.group(1))] = decision
     left_alone, switched = [], []
 
@@ -287,10 +297,15 @@ def convert(model, example_input, verbose=True, verify=True,
                       "modules")
             continue
         nxt = uses[0][1]
-        stored_y = {m["strategy"] for m in messages} == {"store-y"}
+        strategies = {m["strategy"] for m in messages}
+        stored_y = store_y and strategies == {"store-y"}
+        # The compiler's store-y chains: BN -> a non-invertible activation
+        # (relu, relu6, silu, gelu, hardswish).
+        kind = store_y_kind(nxt) if nxt is not None else None
         if stored_y:
-            # The compiler's store-y chains are BN -> relu.
-            activation = ("relu", 0.0) if isinstance(nxt, nn.ReLU) else None
+            activation = (kind, 0.0) if kind else None
+        elif strategies == {"store-y"}:
+            activation = None  # identity InPlaceABN; the activation stays
         else:
             activation = _activation_of(nxt) if nxt is not None else None
         # In-place writes into the output the fused layer saves.
@@ -312,13 +327,17 @@ def convert(model, example_input, verbose=True, verify=True,
 
         kinds = {m["activation"]["kind"] for m in messages}
         expected = activation[0] if activation else "identity"
+        if strategies == {"store-y"} and not stored_y:
+            expected = kind
         if kinds != {expected}:
             leave(bn, f"the compiler fused {sorted(map(str, kinds))} but the "
                       f"module after it is {type(nxt).__name__}")
             continue
-        if not stored_y and activation is not None and \
-                trace.leaf_calls.get(nxt, 0) != \
-                len(uses):
+        # Idempotent store-y activations stay in their slot (SkipIfApplied);
+        # any other is absorbed, which its other call sites would lose.
+        absorbs = activation is not None and not (
+            stored_y and IDEMPOTENT[activation[0]])
+        if absorbs and trace.leaf_calls.get(nxt, 0) != len(uses):
             leave(bn, f"its activation module "
                       f"'{shadow_names[id(nxt)]}' is also called elsewhere "
                       "(shared): absorbing it would change the other calls")
@@ -330,7 +349,7 @@ def convert(model, example_input, verbose=True, verify=True,
     # An activation module absorbed by one batch norm must not be needed by
     # another that stays.
     replaced, plan = [], []
-    wrapped = set()  # relu modules wrapped in SkipIfApplied
+    wrapped = set()  # relu/relu6 modules wrapped in SkipIfApplied
     undo = []  # (parent, name, old module) and (module, None, inplace flag)
     for bn_shadow, next_shadow, activation, inplace, fixes, stored_y in \
             decisions:
@@ -343,8 +362,10 @@ def convert(model, example_input, verbose=True, verify=True,
                 switched.append(shadow_names[id(writer)])
         act, param = activation or ("identity", 0.0)
         if stored_y:
+            absorbed = own[shadow_names[id(next_shadow)]]
+            post = copy.deepcopy(out_of_place(absorbed))
             layer = share_state(InPlaceABNStoreY(
-                bn.num_features, nn.ReLU(), bn.eps, bn.momentum, bn.affine,
+                bn.num_features, post, bn.eps, bn.momentum, bn.affine,
                 bn.track_running_stats, gamma_mode="sign_clamp",
                 inplace=inplace), bn)
         else:
@@ -356,11 +377,10 @@ def convert(model, example_input, verbose=True, verify=True,
         layer._iabn_bn_class = type(bn)
         if not _replace(model, bn, layer, undo):
             continue
-        if stored_y:
-            # The relu stays where it is, shared or not: on the layer's
-            # output it is skipped (relu is idempotent).
+        if stored_y and IDEMPOTENT[act]:
+            # relu and relu6 stay where they are, shared or not: on the
+            # layer's output they are skipped (they are idempotent).
             layer._iabn_activation_kept = True
-            absorbed = own[shadow_names[id(next_shadow)]]
             if id(absorbed) not in wrapped:
                 wrapped.add(id(absorbed))
                 _replace(model, absorbed, SkipIfApplied(absorbed), undo)
@@ -568,7 +588,7 @@ def _plain_modules(layer):
                else (weight.device if weight is not None else None))
     bn.train(layer.training)
     if isinstance(layer, InPlaceABNStoreY):
-        # convert keeps the relu module in its slot (SkipIfApplied).
+        # convert keeps a relu/relu6 module in its slot (SkipIfApplied).
         if getattr(layer, "_iabn_activation_kept", False):
             return bn, None
         return bn, copy.deepcopy(layer.post_activation)
@@ -609,10 +629,12 @@ def apply_plan(model, plan):
         absorbed = modules.get(entry["absorbed"]) if entry.get("absorbed") \
             else None
         if entry.get("strategy") == "store-y":
-            check(entry, entry["absorbed"] in wrapped or
-                  type(absorbed) is nn.ReLU,
-                  f"'{entry.get('absorbed')}' is not the nn.ReLU the plan "
-                  "absorbs")
+            kind = entry.get("activation", "relu")
+            check(entry, kind in IDEMPOTENT and (
+                entry["absorbed"] in wrapped or
+                store_y_kind(absorbed) == kind),
+                f"'{entry.get('absorbed')}' is not the {kind} module the "
+                "plan stores y for")
         elif entry.get("absorbed"):
             expected = {"leaky_relu": nn.LeakyReLU, "elu": nn.ELU}.get(
                 entry["activation"])
@@ -621,17 +643,22 @@ def apply_plan(model, plan):
                   f"'{entry['absorbed']}' is not the {entry['activation']} "
                   "module the plan absorbs")
         if entry.get("strategy") == "store-y":
-            layer = InPlaceABNStoreY(bn.num_features, nn.ReLU(), bn.eps,
+            post = copy.deepcopy(out_of_place(
+                absorbed.activation if isinstance(absorbed, SkipIfApplied)
+                else absorbed))
+            layer = InPlaceABNStoreY(bn.num_features, post, bn.eps,
                                      bn.momentum, bn.affine,
                                      bn.track_running_stats,
                                      gamma_mode="sign_clamp",
                                      inplace=entry["inplace"])
-            layer._iabn_activation_kept = True
             stored_y = True
-            if entry.get("absorbed") and entry["absorbed"] not in wrapped:
-                wrapped.add(entry["absorbed"])
-                replace(entry["absorbed"],
-                        SkipIfApplied(modules[entry["absorbed"]]))
+            if IDEMPOTENT[kind]:
+                layer._iabn_activation_kept = True
+                if entry["absorbed"] not in wrapped:
+                    wrapped.add(entry["absorbed"])
+                    replace(entry["absorbed"], SkipIfApplied(absorbed))
+            else:
+                replace(entry["absorbed"], nn.Identity())
         else:
             layer = InPlaceABN(bn.num_features, bn.eps, bn.momentum,
                                bn.affine, bn.track_running_stats,

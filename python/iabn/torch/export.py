@@ -31,6 +31,53 @@ def _functional_call(model, tensors, args):
     return functional_call(model, tensors, args)
 
 
+# silu's backward is one aten op (silu_backward), but autograd differentiates
+# silu through a composite of sigmoid, sub and mul, which would hide the
+# activation's gradient among stand-ins. While tracing, F.silu goes through
+# an autograd function whose backward is an op of our own, recognised below.
+_EXPORT_LIBRARY = None
+
+
+def _export_ops():
+    global _EXPORT_LIBRARY
+    if _EXPORT_LIBRARY is None:
+        lib = torch.library.Library("iabn_export", "DEF")
+        lib.define("silu_backward(Tensor grad_output, Tensor self) -> Tensor")
+
+        def silu_backward(grad, x):
+            s = torch.sigmoid(x)
+            return grad * s * (1 + x * (1 - s))
+
+        for key in ("CPU", "CUDA"):
+            lib.impl("silu_backward", silu_backward, key)
+        lib.impl("silu_backward", lambda grad, x: torch.empty_like(grad),
+                 "Meta")
+        _EXPORT_LIBRARY = lib
+    return torch.ops.iabn_export
+
+
+class _SiLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.ops.aten.silu(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _export_ops().silu_backward(grad, x)
+
+
+class _ExportFunctions(torch.overrides.TorchFunctionMode):
+    """F.silu (also inplace=True: the same values) through _SiLU."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.silu:
+            return _SiLU.apply(args[0])
+        return func(*args, **kwargs)
+
+
 def _float(value):
     return f"{float(value):.17e}"
 
@@ -227,7 +274,10 @@ class _Emitter:
             if name:
                 self.ssa[(n, None)] = name
             return
-        if target in ("aten.detach.default", "aten.alias.default"):
+        # clone: the same values (autograd clones an in-place activation's
+        # input, e.g. ReLU6(inplace=True), to differentiate from it).
+        if target in ("aten.detach.default", "aten.alias.default",
+                      "aten.clone.default"):
             if self.value(n.args[0]):
                 self.ssa[(n, None)] = self.value(n.args[0])
             return
@@ -257,6 +307,35 @@ class _Emitter:
             is_result = str(getattr(producer, "target", "")) in (
                 "aten.relu.default", "aten.relu_.default")
             return self.activation_grad(n, "<relu>", grad, src, is_result)
+        if target == "aten.hardtanh.default" and \
+                tuple(map(float, n.args[1:3])) == (0.0, 6.0):
+            return self.activation(n, "<relu6>")
+        if target == "aten.hardtanh_backward.default" and \
+                tuple(map(float, n.args[2:4])) == (0.0, 6.0):
+            grad, src = n.args[:2]
+            is_result = str(getattr(self.source(src), "target", "")) in (
+                "aten.hardtanh.default", "aten.hardtanh_.default")
+            return self.activation_grad(n, "<relu6>", grad, src, is_result)
+        if target == "aten.silu.default":
+            return self.activation(n, "<silu>")
+        if target in ("iabn_export.silu_backward.default",
+                      "aten.silu_backward.default"):
+            return self.activation_grad(n, "<silu>", n.args[0], n.args[1],
+                                        False)
+        if target == "aten.gelu.default" and \
+                n.kwargs.get("approximate", "none") == "none" and \
+                (len(n.args) < 2 or n.args[1] == "none"):
+            return self.activation(n, "<gelu>")
+        if target == "aten.gelu_backward.default" and \
+                n.kwargs.get("approximate", "none") == "none" and \
+                (len(n.args) < 3 or n.args[2] == "none"):
+            return self.activation_grad(n, "<gelu>", n.args[0], n.args[1],
+                                        False)
+        if target == "aten.hardswish.default":
+            return self.activation(n, "<hardswish>")
+        if target == "aten.hardswish_backward.default":
+            return self.activation_grad(n, "<hardswish>", n.args[0],
+                                        n.args[1], False)
         if target == "aten.elu.default" and all(
                 float(v) == 1.0 for v in n.args[2:4]):
             return self.activation(n, f"<elu, {_float(n.args[1])}>")
@@ -296,7 +375,8 @@ def export_training_step(model, example_input, grad_output=None,
     def step(x, g, *tensors):
         p = dict(zip(names, tensors[:len(names)]))
         b = dict(zip(buffers, tensors[len(names):]))
-        y = _functional_call(model, {**p, **b}, (x,))
+        with _ExportFunctions():
+            y = _functional_call(model, {**p, **b}, (x,))
         grads = torch.autograd.grad(y, [x] + list(p.values()), g)
         return (y, *grads)
 

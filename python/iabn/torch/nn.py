@@ -27,6 +27,19 @@ from .functional import check_activation, check_gamma_mode, inplace_abn
 from .sync import inplace_abn_sync
 
 
+# ABN's activations, by IR name: PyTorch's own functions.
+_ACTIVATIONS = {
+    "identity": lambda y, p: y,
+    "relu": lambda y, p: F.relu(y),
+    "leaky_relu": F.leaky_relu,
+    "elu": F.elu,
+    "relu6": lambda y, p: F.relu6(y),
+    "silu": lambda y, p: F.silu(y),
+    "gelu": lambda y, p: F.gelu(y),
+    "hardswish": lambda y, p: F.hardswish(y),
+}
+
+
 class ABN(nn.Module):
     """Standard BatchNorm followed by an activation (not in place): the
     reference InPlaceABN replaces, also for activations it cannot invert."""
@@ -35,8 +48,9 @@ class ABN(nn.Module):
                  track_running_stats=True, activation="leaky_relu",
                  activation_param=0.01):
         super().__init__()
-        if activation not in ("identity", "relu", "leaky_relu", "elu"):
-            raise ValueError(f"unknown activation {activation!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; expected "
+                             f"one of {', '.join(_ACTIVATIONS)}")
         self.num_features = num_features
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -99,15 +113,7 @@ class ABN(nn.Module):
                          self.running_var if not use_batch or
                          self.track_running_stats else None,
                          self.weight, self.bias, use_batch, factor, self.eps)
-        if self.activation == "relu":
-            return F.relu(y)
-        if self.activation == "leaky_relu":
-            return F.leaky_relu(y, self.activation_param)
-        if self.activation == "elu":
-            return F.elu(y, self.activation_param)
-        if self.activation == "identity":
-            return y
-        raise ValueError(f"unknown activation {self.activation!r}")
+        return _ACTIVATIONS[self.activation](y, self.activation_param)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum="

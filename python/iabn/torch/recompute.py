@@ -19,9 +19,61 @@ is. Under torch.compile the hooks stay off: AOTAutograd's partitioner
 recomputes the cheap phi(y) itself.
 """
 
+import copy
+
 import torch
 
 from . import _ops
+
+# The non-invertible activations of the store-y strategy: the IR kind, and
+# whether phi(phi(y)) = phi(y) (then a module shared by several call sites
+# can stay where it is, wrapped in SkipIfApplied; otherwise the layer
+# absorbs it).
+IDEMPOTENT = {"relu": True, "relu6": True, "silu": False, "gelu": False,
+              "hardswish": False}
+
+
+def store_y_kind(module):
+    """The IR activation kind of a module the store-y strategy handles, or
+    None."""
+    if type(module) is torch.nn.ReLU:
+        return "relu"
+    if isinstance(module, torch.nn.Hardtanh) and \
+            (module.min_val, module.max_val) == (0.0, 6.0):
+        return "relu6"  # nn.ReLU6 is a Hardtanh(0, 6)
+    if type(module) is torch.nn.SiLU:
+        return "silu"
+    if type(module) is torch.nn.GELU and \
+            getattr(module, "approximate", "none") == "none":
+        return "gelu"
+    if type(module) is torch.nn.Hardswish:
+        return "hardswish"
+    return None
+
+
+def out_of_place(module):
+    """A copy of an activation module that never writes its input."""
+    if not getattr(module, "inplace", False):
+        return module
+    module = copy.copy(module)
+    module.inplace = False
+    return module
+
+
+def _derivative_times(dz, y, kind):
+    """dz * phi'(y), one PyTorch kernel per activation (its own backward
+    op), or None for a module of no known kind."""
+    if kind == "relu":
+        return dz.masked_fill(y <= 0, 0)
+    if kind == "relu6":
+        return dz.masked_fill((y <= 0) | (y >= 6), 0)
+    if kind == "silu":
+        return torch.ops.aten.silu_backward(dz, y)
+    if kind == "gelu":
+        return torch.ops.aten.gelu_backward(dz, y)
+    if kind == "hardswish":
+        return torch.ops.aten.hardswish_backward(dz, y)
+    return None
 
 
 class _Recompute:
@@ -92,9 +144,10 @@ class _ActivationOfY(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dz):
         (y,) = ctx.saved_tensors
-        if type(ctx.activation) is torch.nn.ReLU:
-            # relu'(y): one masked copy instead of a recomputed graph.
-            return dz.masked_fill(y <= 0, 0), None
+        # One kernel instead of a recomputed graph, for the known kinds.
+        dy = _derivative_times(dz, y, store_y_kind(ctx.activation))
+        if dy is not None:
+            return dy, None
         with torch.enable_grad():
             leaf = y.detach().requires_grad_()
             (dy,) = torch.autograd.grad(ctx.activation(leaf), leaf, dz)
@@ -118,12 +171,13 @@ def mark_recomputable(z, y, activation):
 
 
 class SkipIfApplied(torch.nn.Module):
-    """An idempotent activation module (relu: relu(relu(y)) = relu(y)) that
-    store-y layers have absorbed: on a tensor such a layer returned (the
-    activation already applied, unchanged since) it returns that tensor as
-    it is, which keeps it recomputable; on anything else it runs the
-    activation. So a module shared by several call sites (torchvision's
-    Bottleneck calls one ReLU three times) needs no surgery at the others."""
+    """An idempotent activation module (relu: relu(relu(y)) = relu(y);
+    relu6) that store-y layers have absorbed: on a tensor such a layer
+    returned (the activation already applied, unchanged since) it returns
+    that tensor as it is, which keeps it recomputable; on anything else it
+    runs the activation. So a module shared by several call sites
+    (torchvision's Bottleneck calls one ReLU three times) needs no surgery
+    at the others."""
 
     def __init__(self, activation):
         super().__init__()
@@ -133,12 +187,11 @@ class SkipIfApplied(torch.nn.Module):
         if _ops.compiling():
             # No tags under torch.compile: apply the activation again (the
             # same values), out of place, never over the layer's output.
-            return torch.nn.functional.relu(t) \
-                if isinstance(self.activation, torch.nn.ReLU) \
-                else self.activation(t)
+            return out_of_place(self.activation)(t)
         info = getattr(t, "_iabn_recompute", None)
-        if info is not None and type(info[1]) is type(self.activation) and \
-                t._version == info[2]:
+        if info is not None and \
+                store_y_kind(info[1]) == store_y_kind(self.activation) and \
+                store_y_kind(info[1]) is not None and t._version == info[2]:
             return t
         return self.activation(t)
 
