@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Store-y benchmark (not a test): torchvision models with BatchNorm + ReLU,
-training steps (SGD, cross-entropy, 224x224) with plain BatchNorm, with
+"""Store-y benchmark (not a test): torchvision models with BatchNorm + a
+non-invertible activation (relu, relu6, silu), training steps (SGD,
+cross-entropy, 224x224) with plain BatchNorm, with torch.compile (default
+partitioner, and with activation_memory_budget=0.5), with
 iabn.torch.convert's default plan and with its store_y plan, side by side in
 one process: peak memory above the model's state and median step time.
 
@@ -56,10 +58,16 @@ def trainer(name, variant, batch, precision):
     from iabn.torch.convert import apply_plan
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)()
-    if variant != "bn":
+    if variant in ("default", "store_y"):
         with open(plan_path(name)) as f:
             apply_plan(model, json.load(f)[variant])
     model = model.cuda()
+    if variant.startswith("compile"):
+        import torch._functorch.config as functorch_config
+        torch._dynamo.reset()
+        functorch_config.activation_memory_budget = \
+            0.5 if variant == "compile_budget" else 1.0
+        model = torch.compile(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 3, 224, 224, device="cuda")
     target = torch.randint(0, 1000, (batch,), device="cuda")
@@ -97,6 +105,8 @@ def main():
     parser.add_argument("--models", default="resnet50:64,densenet121:32")
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--variants",
+                        default="bn,compile,compile_budget,default,store_y")
     parser.add_argument("--json")
     args = parser.parse_args()
     models = [m.split(":") for m in args.models.split(",")]
@@ -111,14 +121,14 @@ def main():
     for name, batch in models:
         for precision in args.precisions.split(","):
             base = None
-            for variant in ("bn", "default", "store_y"):
+            for variant in args.variants.split(","):
                 peak, ms = measure(name, variant, int(batch), precision,
                                    args.steps)
                 base = base or (peak, ms)
                 rows.append(dict(model=name, batch=int(batch),
                                  precision=precision, variant=variant,
                                  peak_bytes=peak, step_ms=ms))
-                print(f"{name} b{batch} {precision} {variant:8s} "
+                print(f"{name} b{batch} {precision} {variant:14s} "
                       f"{peak / 2**30:6.2f} GiB ({100 * (peak / base[0] - 1):+5.1f}%)"
                       f"  {ms:7.2f} ms ({100 * (ms / base[1] - 1):+5.1f}%)",
                       flush=True)

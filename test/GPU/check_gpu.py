@@ -32,7 +32,19 @@ def act(y, name, p):
         return torch.relu(y)
     if name == "leaky_relu":
         return torch.where(y >= 0, y, p * y)
+    if name == "relu6":
+        return torch.nn.functional.relu6(y)
+    if name == "silu":
+        return torch.nn.functional.silu(y)
+    if name == "gelu":
+        return torch.nn.functional.gelu(y)
+    if name == "hardswish":
+        return torch.nn.functional.hardswish(y)
     return torch.where(y >= 0, y, p * torch.expm1(torch.clamp(y, max=0)))
+
+
+# Activations with forward kernels only (not invertible: no fused backward).
+FORWARD_ONLY = ("relu", "relu6", "silu", "gelu", "hardswish")
 
 
 def act_grad(y, name, p, positive):
@@ -138,6 +150,50 @@ def run_case(k, shape, dtype, channels_last, name, p, mode, in_place, gen):
              f"{'nhwc' if channels_last else 'nchw'} {name} {mode}"
              f"{' in-place' if in_place else ''}")
     return compare(label, got, ref, name, dtype)
+
+
+def run_forward_case(k, shape, dtype, channels_last, name, gen):
+    """forward_train of an activation without backward kernels: z, the
+    batch statistics and the running statistics against float64 (y
+    scaled so that relu6's upper kink and hardswish's +-3 are crossed)."""
+    dev = "cuda"
+    c = shape[1]
+    x, _, gamma, beta = random_inputs(shape, gen)
+    gamma, beta = gamma * 3, beta * 3
+    rm = torch.randn(c, generator=gen, device=dev)
+    rv = torch.rand(c, generator=gen, device=dev) + 0.5
+    fmt = torch.channels_last if channels_last and len(shape) == 4 \
+        else torch.contiguous_format
+    xs = x.to(dtype).contiguous(memory_format=fmt)
+    layout = ig.layout_of(xs, channels_last and len(shape) == 4)
+    opts = ig.Options(ig.ACTIVATIONS[name], 0.0, ig.GAMMA_MODES["sign_clamp"],
+                      EPS)
+    nan = float("nan")
+    z = torch.full_like(xs, nan)
+    mean = torch.full((c,), nan, device=dev)
+    var = torch.full((c,), nan, device=dev)
+    rm_out, rv_out = rm.clone(), rv.clone()
+    k.forward_train(layout, opts, xs, z, gamma, beta, mean, var, rm_out,
+                    rv_out, 0.1)
+    torch.cuda.synchronize()
+    xd = xs.double()
+    dims = [0] + list(range(2, len(shape)))
+    view = [1, c] + [1] * (len(shape) - 2)
+    m = xd.mean(dims)
+    v = xd.var(dims, unbiased=False)
+    count = xd.numel() // c
+    y = (xd - m.view(view)) / torch.sqrt(v.view(view) + EPS) * \
+        gamma_hat(gamma.double(), "sign_clamp").view(view) + \
+        beta.double().view(view)
+    want = dict(z=act(y, name, None), mean=m, var=v,
+                running_mean=0.9 * rm.double() + 0.1 * m,
+                running_var=0.9 * rv.double() + 0.1 * v * count /
+                max(count - 1, 1))
+    got = dict(z=z, mean=mean, var=var, running_mean=rm_out,
+               running_var=rv_out)
+    label = (f"{tuple(shape)} {str(dtype)[6:]} "
+             f"{'nhwc' if channels_last else 'nchw'} {name} forward")
+    return compare(label, got, want, name, dtype)
 
 
 def compare(label, got, want, name, dtype):
@@ -296,6 +352,12 @@ def main():
                                                  channels_last, name, p,
                                                  mode, gen)
                             worst[key] = max(worst.get(key, 0), e)
+                for name in FORWARD_ONLY:
+                    count += 1
+                    e = run_forward_case(k, shape, dtype, channels_last,
+                                         name, gen)
+                    key = str(dtype)[6:]
+                    worst[key] = max(worst.get(key, 0), e)
     for key in ("float32", "float16", "bfloat16"):
         print(f"worst relative error {key}: {worst[key]:.3g} "
               f"(tolerance {TOL[getattr(torch, key)]:g})")

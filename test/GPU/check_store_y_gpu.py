@@ -5,7 +5,7 @@ training step each (outputs, input and parameter gradients): the converted
 model in float64 equal to rounding (the identity layer runs the torch
 reference there), and in float32 on the generated kernels, eager and
 compiled, within 2x of BatchNorm's own float32 error.
-Usage: python3 test/GPU/check_store_y_gpu.py [--models resnet50,densenet121]"""
+Usage: python3 test/GPU/check_store_y_gpu.py [--models resnet50,mobilenet_v2]"""
 
 import argparse
 import copy
@@ -36,7 +36,8 @@ def main():
     import torchvision
     from iabn.torch.convert import apply_plan
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", default="resnet50,densenet121")
+    parser.add_argument("--models",
+                        default="resnet50,densenet121,mobilenet_v2,efficientnet_b0")
     args = parser.parse_args()
     # Full float32 convolutions: TF32 would bury the comparison in its own
     # rounding (BatchNorm's float32 error reaches ~0.9 with it).

@@ -1,6 +1,7 @@
 """iabn.torch.convert: the compiler's decisions applied to a model."""
 
 import copy
+import json
 
 import pytest
 import torch
@@ -502,6 +503,33 @@ def test_convert_store_y_other_activations(make, layout):
     reverted = revert(converted)
     assert [type(m) for m in reverted][1:3] == \
         [nn.BatchNorm2d, type(reference[2])]
+
+
+@pytest.mark.parametrize("store_y", [False, True])
+def test_apply_plan_reproduces_convert_with_inplace_activations(store_y):
+    # A saved plan carries the activation modules convert switched out of
+    # place: applied to a fresh model it trains as convert's model does
+    # (an in-place ReLU6 writing the layer's saved output would fail).
+    from iabn.torch.convert import apply_plan
+    torch.manual_seed(5)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8),
+        nn.ReLU6(inplace=True), nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8),
+        nn.SiLU(inplace=True), nn.Conv2d(8, 4, 1)).double()
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64) * 4
+    _, result = convert(copy.deepcopy(model), x, verbose=False,
+                        store_y=store_y)
+    plan = json.loads(json.dumps(result.plan))
+    assert any(e.get("out_of_place") for e in plan)
+    applied = apply_plan(copy.deepcopy(model), plan)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    g = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    model(xa).backward(g)
+    applied(xb).backward(g)
+    torch.testing.assert_close(xb.grad, xa.grad)
+    for (name, pa), pb in zip(model.named_parameters(),
+                              applied.parameters()):
+        torch.testing.assert_close(pb.grad, pa.grad, msg=name)
 
 
 def test_store_y_leaves_a_shared_silu_alone():

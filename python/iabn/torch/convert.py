@@ -396,6 +396,10 @@ def convert(model, example_input, verbose=True, verify=True,
                  if activation is not None else None}
         if stored_y:
             entry["strategy"] = "store-y"
+        if fixes:
+            # Activation modules switched to inplace=False for this layer.
+            entry["out_of_place"] = sorted({shadow_names[id(w)]
+                                            for w in fixes})
         plan.append(entry)
     if verbose:
         for remark in result.remarks:
@@ -604,9 +608,10 @@ def apply_plan(model, plan):
     structure, without running the compiler: each named batch norm becomes
     InPlaceABN (or InPlaceABNStoreY for store-y entries) sharing its state,
     each absorbed activation nn.Identity (store-y: kept, wrapped in
-    SkipIfApplied), and the saved-tensor hooks are installed when a store-y
-    entry is present. Returns the model. No verification: run ``convert``
-    where the compiler is available for that."""
+    SkipIfApplied), the activation modules listed under ``out_of_place``
+    switched to ``inplace=False``, and the saved-tensor hooks are installed
+    when a store-y entry is present. Returns the model. No verification:
+    run ``convert`` where the compiler is available for that."""
     modules = dict(model.named_modules())
 
     def replace(name, new):
@@ -669,6 +674,13 @@ def apply_plan(model, plan):
                 replace(entry["absorbed"], nn.Identity())
         layer._iabn_bn_class = type(bn)
         replace(entry["bn"], share_state(layer, bn))
+        for name in entry.get("out_of_place", []):
+            writer = modules.get(name)
+            if isinstance(writer, SkipIfApplied):
+                writer = writer.activation
+            check(entry, hasattr(writer, "inplace"),
+                  f"'{name}' is not an activation module with inplace")
+            writer.inplace = False
     if stored_y:
         recompute_saved_outputs(model)
     return model
