@@ -27,9 +27,12 @@ def step(model, x, g):
     return out.detach(), x.grad, grads, [b.clone() for b in model.buffers()]
 
 
-def error(a, b):
+def error(a, b, floor=1e-12):
+    """max |a - b| / max |b|, with max |b| floored: a gradient that is zero
+    in exact arithmetic (a parameter whose effect a batch norm removes)
+    holds rounding noise only, which no two float64 computations share."""
     return ((a.double() - b.double()).abs().max() /
-            b.double().abs().max().clamp(min=1e-12)).item()
+            b.double().abs().max().clamp(min=floor)).item()
 
 
 def main():
@@ -49,15 +52,26 @@ def main():
             plan = json.load(f)["store_y"]
         torch.manual_seed(0)
         base = getattr(torchvision.models, name)(num_classes=10)
+        # No dropout or stochastic depth: the runs compared would draw
+        # different masks.
+        for m in base.modules():
+            if isinstance(m, (torch.nn.Dropout,
+                              torchvision.ops.StochasticDepth)):
+                m.p = 0.0
         x = torch.randn(8, 3, 96, 96, device="cuda", dtype=torch.float64)
         g = torch.randn(8, 10, device="cuda", dtype=torch.float64)
         exact = step(copy.deepcopy(base).to("cuda", torch.float64).train(),
                      x, g)
 
+        # Parameter gradients: each against its own scale, floored at 1e-6
+        # of the largest one.
+        floor = 1e-6 * max(p.abs().max().item() for p in exact[2])
+
         def worst(result):
             return max([error(result[0], exact[0]),
                         error(result[1], exact[1])] +
-                       [error(q, p) for p, q in zip(exact[2], result[2])])
+                       [error(q, p, floor)
+                        for p, q in zip(exact[2], result[2])])
 
         # float64: the converted model equals the original to rounding.
         conv64 = apply_plan(copy.deepcopy(base).to("cuda", torch.float64),
