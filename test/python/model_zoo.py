@@ -7,7 +7,13 @@ and parameters. Prints, per model, the conversion counts (in place / out of
 place / left alone, with the reasons) and the bytes saved for the backward
 before and after the rewrite of the exported training step.
 
-Usage: model_zoo.py [--models all|ci|NAME,NAME...] [--leaky] [--size S]
+With --store-y the conversion also gives the batch norms followed by a
+non-invertible activation (relu, relu6, silu, gelu, hardswish) the store-y
+strategy, and the bytes autograd itself keeps for the backward (one forward
+of the PyTorch model, each storage once) are printed before and after.
+
+Usage: model_zoo.py [--models all|ci|NAME,NAME...] [--leaky] [--store-y]
+                    [--size S]
 Exits non-zero if any model fails.
 """
 
@@ -98,10 +104,13 @@ def saved_bytes(result, label):
 
 def main():
     from iabn.torch import InPlaceABN, convert
+    from iabn.torch.recompute import saved_bytes as autograd_bytes
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="ci")
     parser.add_argument("--leaky", action="store_true",
                         help="swap ReLU/ReLU6/SiLU/Hardswish for LeakyReLU")
+    parser.add_argument("--store-y", action="store_true",
+                        help="convert(..., store_y=True)")
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
     names = {"ci": CI_MODELS, "all": ALL_MODELS}.get(
@@ -121,8 +130,13 @@ def main():
         x = torch.randn(2, 3, size, size)
         reference = copy.deepcopy(model)
         try:
-            converted, result = convert(model, x, verbose=False)
+            converted, result = convert(model, x, verbose=False,
+                                        store_y=args.store_y)
             same, diff = train_step_matches(reference, converted, x)
+            if args.store_y:
+                eval_ref = copy.deepcopy(reference).train()
+                kept = (autograd_bytes(eval_ref, x.clone()),
+                        autograd_bytes(converted, x.clone()))
         except Exception as error:  # report and go on with the next model
             failures += 1
             print(f"FAIL {name}: {type(error).__name__}: {error}")
@@ -142,6 +156,10 @@ def main():
               f"saved for backward {before} -> {after} B; one SGD step "
               f"{'matches' if same else 'DIFFERS'} (loss diff {diff:.2g}); "
               f"{time.time() - start:.0f} s")
+        if args.store_y:
+            stored = sum(p.get("strategy") == "store-y" for p in result.plan)
+            print(f"    store-y x{stored}; autograd keeps {kept[0]} -> "
+                  f"{kept[1]} B ({100 * (kept[1] / kept[0] - 1):+.1f}%)")
         for reason, count in sorted(reasons.items()):
             print(f"    left alone x{count}: {reason}")
         if not same:

@@ -234,3 +234,58 @@ def remove_recompute_hooks(model):
     for handle in getattr(model, "_iabn_recompute_handles", None) or []:
         handle.remove()
     model._iabn_recompute_handles = None
+
+
+def _storage_of(t):
+    storage = t.untyped_storage() if hasattr(t, "untyped_storage") \
+        else t.storage()
+    nbytes = storage.nbytes() if hasattr(storage, "nbytes") \
+        else storage.size() * t.element_size()
+    return storage.data_ptr(), nbytes
+
+
+def saved_bytes(model, *inputs):
+    """The activation bytes autograd keeps for the backward of one forward
+    of `model(*inputs)`: the storages of every saved tensor, each counted
+    once, except the model's parameters and buffers (a saved z that the
+    store-y hooks recompute counts as its y). Runs the forward with
+    gradients on and drops the graph."""
+    global _pack
+    seen = {}
+    state = {_storage_of(t)[0] for t in list(model.parameters()) +
+             list(model.buffers())}
+
+    def count(packed):
+        t = packed.y if isinstance(packed, _Recompute) else \
+            packed.tensor if isinstance(packed, _Saved) else packed
+        address, nbytes = _storage_of(t)
+        if address not in state:
+            seen[address] = nbytes
+
+    inner = _pack
+
+    def counting_pack(tensor):
+        packed = inner(tensor)
+        count(packed)
+        return packed
+
+    with torch.enable_grad():
+        if getattr(model, "_iabn_recompute_handles", None):
+            _pack = counting_pack  # the model's own hooks call it
+            try:
+                out = model(*inputs)
+            finally:
+                _pack = inner
+        else:
+            def plain(tensor):
+                count(tensor)
+                return tensor
+
+            with torch.autograd.graph.saved_tensors_hooks(plain, _unpack_plain):
+                out = model(*inputs)
+    del out
+    return sum(seen.values())
+
+
+def _unpack_plain(tensor):
+    return tensor
