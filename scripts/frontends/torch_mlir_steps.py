@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates the PyTorch front-end fixtures under test/Frontends/torch-mlir:
+"""Regenerates the PyTorch front-end fixtures under
+test/Frontends/Inputs/torch-mlir:
 joint forward+backward training steps of small BatchNorm models, imported
 by torch-mlir's fx importer as linalg-on-tensors, exactly as a compiler
 engineer gets them (no IABN code involved).
@@ -27,7 +28,8 @@ from torch_mlir import fx as tmfx
 from torch_mlir.extras.fx_decomp_util import get_decomposition_table
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "..", "test", "Frontends", "torch-mlir")
+OUT = os.path.join(HERE, "..", "..", "test", "Frontends", "Inputs",
+                   "torch-mlir")
 
 
 class Loss(nn.Module):
