@@ -99,6 +99,34 @@ def measure(name, variant, batch, precision, steps):
     return peak, statistics.median(times)
 
 
+def kernel_ms(name, variant, batch, precision, steps=5):
+    """GPU kernel time per step (torch.profiler, the sum of every kernel's
+    own device time) and the step's wall time: where the step is
+    host-bound, the wall time exceeds the kernel time."""
+    from torch.profiler import ProfilerActivity, profile
+    step = trainer(name, variant, batch, precision)
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU,
+                             ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+    total = 0.0
+    launches = 0
+    for event in prof.events():
+        if str(getattr(event, "device_type", "")).endswith("CUDA"):
+            total += getattr(event, "self_device_time_total",
+                             getattr(event, "self_cuda_time_total", 0))
+            launches += 1
+    wall = statistics.median(event_times_ms(step, 10))
+    del step
+    gc.collect()
+    torch.cuda.empty_cache()
+    return total / 1000.0 / steps, launches / steps, wall
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--make-plans", action="store_true")
@@ -108,6 +136,8 @@ def main():
     parser.add_argument("--variants",
                         default="bn,compile,compile_budget,default,store_y")
     parser.add_argument("--json")
+    parser.add_argument("--profile", action="store_true",
+                        help="kernel time and launches per step instead")
     args = parser.parse_args()
     models = [m.split(":") for m in args.models.split(",")]
     if args.make_plans:
@@ -118,6 +148,16 @@ def main():
           f" peak memory above the model's state, median of {args.steps} "
           "steps")
     rows = []
+    if args.profile:
+        for name, batch in models:
+            for precision in args.precisions.split(","):
+                for variant in args.variants.split(","):
+                    gpu, launches, wall = kernel_ms(name, variant, int(batch),
+                                                    precision)
+                    print(f"{name} b{batch} {precision} {variant:14s} "
+                          f"kernels {gpu:7.2f} ms/step ({launches:.0f} "
+                          f"launches), wall {wall:7.2f} ms", flush=True)
+        return
     for name, batch in models:
         for precision in args.precisions.split(","):
             base = None
