@@ -10,6 +10,7 @@
 #include "IABN/Dialect/IABN/IR/IABNAttrs.h"
 #include "IABN/Dialect/IABN/IR/IABNDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
 /// The values of a `gamma-mode` option (iabn-inplace-abn, iabn-pipeline).

@@ -111,6 +111,41 @@ def MemoryReportPass : Pass<"iabn-memory-report", "ModuleOp"> {
   ];
 }
 
+def RaiseBatchNormPass : Pass<"iabn-raise-batch-norm", "ModuleOp"> {
+  let summary = "Raise training batch norms written in linalg to iabn ops";
+  let description = [{
+    Finds training-mode batch norms in linalg-on-tensors graphs as
+    front-ends produce them (torch-mlir's fx importer; JAX through IREE's
+    input conversion) and replaces them with `iabn.batch_norm_train`,
+    `iabn.activation`, `iabn.activation_grad` and
+    `iabn.batch_norm_train_grad`, which the InPlace-ABN rewrite consumes.
+
+    Recognition is by meaning, not by op sequence. For each candidate tensor
+    the pass builds the element-wise expression that computes it, through
+    `linalg.generic` bodies, broadcasts, casts (f64 accumulation), reshapes
+    and per-channel sums (`linalg.generic` reductions over every dimension
+    but one), and evaluates it in float64 on random inputs:
+
+    * y is a batch norm of x when it equals `(x - mean) * rsqrt(var + eps) *
+      gamma + beta` (with or without gamma/beta; two-pass or E[x^2] - E[x]^2
+      variance; rsqrt or sqrt and division) for two independent draws, to
+      1e-9; eps is the graph constant the values imply, the channel
+      dimension any one;
+    * z = phi(y) for relu, leaky_relu(s) or elu(a), s and a taken from the
+      graph's constants;
+    * per-channel values equal to mean(x) or var(x) (what the running
+      statistics read) are replaced by the raised op's statistics;
+    * dx is the batch-norm backward of some dy in its expression, dgamma and
+      dbeta its per-channel sums, and dy = dz * phi'(y) for an operand dz.
+
+    A remark per batch norm says what was raised. Graphs with control flow
+    (several blocks) and dynamic shapes are left alone. Run canonicalize and
+    CSE first (`iabn-pipeline{raise=true}` does).
+  }];
+  let dependentDialects = ["::mlir::iabn::IABNDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LowerErfToLibmPass : Pass<"iabn-lower-erf-to-libm", "ModuleOp"> {
   let summary = "Lower math.erf and math.erfc to C library calls";
   let description = [{
