@@ -40,6 +40,14 @@ void mlir::iabn::buildInPlaceABNPipeline(
     funcPm.addPass(createCanonicalizerPass());
     funcPm.addPass(createCSEPass());
   }
+  if (options.raise) {
+    // Front-end graphs: batch norms written in linalg become iabn ops; the
+    // old ops are erased, and the clean-up folds what they left.
+    pm.addPass(createRaiseBatchNormPass());
+    OpPassManager &funcPm = pm.nest<func::FuncOp>();
+    funcPm.addPass(createCanonicalizerPass());
+    funcPm.addPass(createCSEPass());
+  }
   pm.addPass(createInPlaceABNPass(rewrite));
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createCanonicalizerPass());

@@ -606,12 +606,26 @@ static bool close(const Values &a, const Values &b, double tol = 1e-9) {
   return worst <= tol * scale;
 }
 
-/// Collects the nodes of an expression (each once) into `out`.
-static void collect(Node *n, llvm::SetVector<Node *> &out) {
-  if (!out.insert(n))
+/// Collects the nodes of an expression (each once) into `out`, not looking
+/// inside `cut` (an input whose value is given).
+static void collect(Node *n, llvm::SetVector<Node *> &out,
+                    Node *cut = nullptr) {
+  if (!out.insert(n) || n == cut)
     return;
   for (Node *op : n->ops)
-    collect(op, out);
+    collect(op, out, cut);
+}
+
+/// Whether an expression contains a per-channel sum.
+static bool hasSum(Node *n, DenseMap<Node *, bool> &memo) {
+  auto it = memo.find(n);
+  if (it != memo.end())
+    return it->second;
+  bool result = n->kind == Kind::Sum;
+  for (Node *op : n->ops)
+    result = result || hasSum(op, memo);
+  memo[n] = result;
+  return result;
 }
 
 //===----------------------------------------------------------------------===//
@@ -691,6 +705,8 @@ private:
   /// Tries every generic result as the output y of a batch norm.
   bool tryForward(Value y);
   std::optional<Forward> matchForward(ExprBuilder &b, Value y);
+  std::optional<Forward> matchForwardWith(ExprBuilder &b, Value y,
+                                          Node *root, Node *xNode);
   Values random(Space s, int64_t m, int salt, double mean = 0.0,
                 double stddev = 1.0);
 
@@ -712,26 +728,60 @@ Values Raiser::random(Space s, int64_t m, int salt, double mean,
 
 std::optional<Forward> Raiser::matchForward(ExprBuilder &b, Value y) {
   Node *root = b.full(y);
+  int64_t m = b.samples();
+  if (m < 2)
+    return std::nullopt;
+  // The input x: a tensor in y's expression computed without statistics
+  // (the largest such, e.g. a convolution's output plus its bias).
+  llvm::SetVector<Node *> all;
+  collect(root, all);
+  DenseMap<Node *, bool> sums;
+  if (!hasSum(root, sums))
+    return std::nullopt;
+  SmallVector<Node *> inputs;
+  for (Node *n : all)
+    if (n->space == Space::Full && b.valueOf(n) && !hasSum(n, sums))
+      inputs.push_back(n);
+  DenseMap<Node *, size_t> sizes;
+  for (Node *n : inputs) {
+    llvm::SetVector<Node *> sub;
+    collect(n, sub);
+    sizes[n] = sub.size();
+  }
+  DenseMap<Node *, size_t> order;
+  for (auto [i, n] : llvm::enumerate(all))
+    order[n] = i;
+  llvm::sort(inputs, [&](Node *a, Node *c) {
+    return sizes[a] != sizes[c] ? sizes[a] > sizes[c] : order[a] < order[c];
+  });
+  for (Node *xNode : inputs) {
+    std::optional<Forward> f = matchForwardWith(b, y, root, xNode);
+    if (f)
+      return f;
+  }
+  return std::nullopt;
+}
+
+std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
+                                                Node *root, Node *xNode) {
+  int64_t m = b.samples();
   llvm::SetVector<Node *> nodes;
-  collect(root, nodes);
-  SmallVector<Node *> fullLeaves, channelLeaves;
+  collect(root, nodes, xNode);
+  SmallVector<Node *> fullLeaves{xNode}, channelLeaves;
   SmallVector<double> constants;
-  bool hasSum = false;
   for (Node *n : nodes) {
+    if (n == xNode)
+      continue;
     if (n->kind == Kind::Leaf && n->space == Space::Full)
-      fullLeaves.push_back(n);
-    else if (n->kind == Kind::Leaf && n->space == Space::Channel)
+      return std::nullopt; // another full input
+    if (n->kind == Kind::Leaf && n->space == Space::Channel)
       channelLeaves.push_back(n);
     else if (n->kind == Kind::Leaf)
       return std::nullopt; // an unknown scalar
     else if (n->kind == Kind::Const)
       constants.push_back(n->number);
-    hasSum |= n->kind == Kind::Sum;
   }
-  if (!hasSum || fullLeaves.size() != 1 || channelLeaves.size() > 2)
-    return std::nullopt;
-  int64_t m = b.samples();
-  if (m < 2)
+  if (channelLeaves.size() > 2)
     return std::nullopt;
 
   // Roles of the channel leaves: (gamma, beta), either may be absent.
@@ -805,8 +855,8 @@ std::optional<Forward> Raiser::matchForward(ExprBuilder &b, Value y) {
     Forward f;
     f.y = y;
     f.yNode = root;
-    f.xNode = fullLeaves[0];
-    f.x = fullLeaves[0]->leaf;
+    f.xNode = xNode;
+    f.x = b.valueOf(xNode);
     f.gammaNode = gammaNode;
     f.betaNode = betaNode;
     f.gamma = gammaNode ? gammaNode->leaf : Value();
@@ -949,7 +999,7 @@ bool Raiser::tryForward(Value y) {
         if (!n || n->kind == Kind::Leaf)
           continue;
         llvm::SetVector<Node *> nodes;
-        collect(n, nodes);
+        collect(n, nodes, f->xNode);
         bool onlyX = llvm::all_of(nodes, [&](Node *e) {
           return e->kind != Kind::Leaf || e == f->xNode;
         });
@@ -1223,7 +1273,10 @@ bool Raiser::tryForward(Value y) {
     auto z = ActivationOp::create(builder, loc, xType, newY, act);
     for (Value old : zs)
       old.replaceAllUsesWith(z.getResult());
-    y.replaceAllUsesWith(newY);
+    // Without an activation, y's readers read the identity activation's
+    // output, the form the InPlace-ABN rewrite takes.
+    y.replaceAllUsesWith(kind == ActivationKind::Identity ? z.getResult()
+                                                          : newY);
     raised.insert(newY);
     std::string what;
     if (dx && dz && (dgamma || !f->gamma)) {

@@ -33,6 +33,11 @@ struct InPlaceABNPipelineOptions
       *this, "overwrite-arguments",
       llvm::cl::desc("let z overwrite an x that is a function argument"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> raise{
+      *this, "raise",
+      llvm::cl::desc("first raise training batch norms written in linalg "
+                     "(front-end graphs) to iabn ops (iabn-raise-batch-norm)"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> decisionsFile{
       *this, "decisions-file",
       llvm::cl::desc("also write the rewrite's decisions as JSON here"),

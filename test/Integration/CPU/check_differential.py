@@ -5,7 +5,11 @@ before and after `--iabn-pipeline` (and its abs_plus_eps and
 overwrite-arguments variants where asked), run on random inputs, and
 compared (diffexec.py says what is asserted).
 
-Usage: check_differential.py [--root DIR] [--verbose] FILE_OR_DIR...
+With --any-graph every split is taken, whatever its dialects (front-end
+graphs in linalg, with --passes=--iabn-pipeline=raise=true).
+
+Usage: check_differential.py [--root DIR] [--verbose] [--any-graph]
+                             [--passes=...] FILE_OR_DIR...
 """
 
 import argparse
@@ -16,11 +20,12 @@ import tempfile
 import diffexec
 
 
-def chunks_of(path):
+def chunks_of(path, any_graph=False):
     with open(path) as f:
         text = f.read()
     for i, chunk in enumerate(text.split("\n// -----")):
-        if "iabn.batch_norm_train " in chunk and "expected-error" not in chunk:
+        if (any_graph or "iabn.batch_norm_train " in chunk) and \
+                "expected-error" not in chunk:
             yield i, chunk
 
 
@@ -41,6 +46,9 @@ def main():
     parser.add_argument("--root", default=None,
                         help="print paths relative to this directory")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--any-graph", action="store_true",
+                        help="every split, not only those with an "
+                             "iabn.batch_norm_train")
     parser.add_argument("--passes", default="--iabn-pipeline",
                         help="the rewrite under test (space-separated "
                              "iabn-opt options)")
@@ -50,7 +58,7 @@ def main():
     chunks = 0
     for path in mlir_files(args.paths):
         shown = os.path.relpath(path, args.root) if args.root else path
-        for index, chunk in chunks_of(path):
+        for index, chunk in chunks_of(path, args.any_graph):
             chunks += 1
             label = f"{shown}#{index}"
             diffexec.differential(chunk, label, report, workdir=workdir,
