@@ -81,6 +81,8 @@ enum class Kind {
   CmpOGE,
   CmpOLT,
   CmpOLE,
+  CmpOEQ,
+  CmpONE,
   Rsqrt,
   Sqrt,
   Exp,
@@ -250,6 +252,12 @@ Node *ExprBuilder::translateBody(linalg::GenericOp op, Value scalar,
               case arith::CmpFPredicate::OLE:
               case arith::CmpFPredicate::ULE:
                 return make(Kind::CmpOLE);
+              case arith::CmpFPredicate::OEQ:
+              case arith::CmpFPredicate::UEQ:
+                return make(Kind::CmpOEQ);
+              case arith::CmpFPredicate::ONE:
+              case arith::CmpFPredicate::UNE:
+                return make(Kind::CmpONE);
               default:
                 return nullptr;
               }
@@ -307,7 +315,6 @@ Node *ExprBuilder::fromGeneric(linalg::GenericOp op, unsigned result,
     return nullptr;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   AffineMap outMap = maps[op.getNumDpsInputs() + result];
-  unsigned loops = op.getNumLoops();
   bool allParallel = op.getNumReductionLoops() == 0;
   Value yielded = op.getBody()->getTerminator()->getOperand(result);
   unsigned chan = fullSpace ? channelDim : pos;
@@ -338,18 +345,33 @@ Node *ExprBuilder::fromGeneric(linalg::GenericOp op, unsigned result,
     return translateBody(op, yielded, args, memo);
   }
 
-  // A per-channel sum over every other dimension of one full input.
-  if (fullSpace || op.getNumDpsInputs() != 1 || loops != shape.size())
+  // A per-channel sum over every other dimension of one full input: one
+  // parallel loop, which indexes the input's channel dimension (the input
+  // map may permute the loops, as JAX's reductions do).
+  if (fullSpace || op.getNumDpsInputs() != 1)
     return nullptr;
   OpOperand *in = op.getDpsInputOperand(0);
-  if (!maps[in->getOperandNumber()].isIdentity() ||
-      cast<ShapedType>(in->get().getType()).getShape() != ArrayRef(shape))
-    return nullptr;
+  AffineMap inMap = maps[in->getOperandNumber()];
+  auto inType = cast<ShapedType>(in->get().getType());
   auto iterators = op.getIteratorTypesArray();
-  for (unsigned i = 0; i < loops; ++i)
-    if ((iterators[i] == utils::IteratorType::parallel) != (i == channelDim))
-      return nullptr;
-  if (onlyDimAt(outMap, channelDim) != static_cast<int>(pos))
+  if (!inMap.isPermutation() ||
+      llvm::count(iterators, utils::IteratorType::parallel) != 1)
+    return nullptr;
+  unsigned channelLoop = 0;
+  while (iterators[channelLoop] != utils::IteratorType::parallel)
+    ++channelLoop;
+  if (onlyDimAt(outMap, channelLoop) != static_cast<int>(pos))
+    return nullptr;
+  // The tensor dimension the channel loop reads.
+  unsigned inChannel = 0;
+  for (auto [i, e] : llvm::enumerate(inMap.getResults()))
+    if (cast<AffineDimExpr>(e).getPosition() == channelLoop)
+      inChannel = i;
+  bool perChannelInput = inType.hasStaticShape() &&
+                         inType.getNumElements() == channels() &&
+                         inType.getDimSize(inChannel) == channels();
+  if (!perChannelInput &&
+      (inType.getShape() != ArrayRef(shape) || inChannel != channelDim))
     return nullptr;
   auto add = yielded.getDefiningOp<arith::AddFOp>();
   if (!add || add->getBlock() != op.getBody())
@@ -365,17 +387,23 @@ Node *ExprBuilder::fromGeneric(linalg::GenericOp op, unsigned result,
   else
     return nullptr;
   // The summed element: the input, possibly cast.
-  Node *summand = nullptr;
-  if (element == inArg) {
-    summand = full(in->get());
-  } else if (Operation *def = element.getDefiningOp();
-             def && isa<arith::ExtFOp, arith::TruncFOp>(def) &&
-             def->getOperand(0) == inArg) {
-    summand = full(in->get());
-  }
-  if (!summand || summand->space != Space::Full)
+  bool plain = element == inArg;
+  if (Operation *def = element.getDefiningOp();
+      def && isa<arith::ExtFOp, arith::TruncFOp>(def) &&
+      def->getOperand(0) == inArg)
+    plain = true;
+  if (!plain)
     return nullptr;
-  Node *sum = get(Kind::Sum, Space::Channel, {summand});
+  Node *sum;
+  if (perChannelInput) {
+    // A sum over unit dimensions only: the input itself.
+    sum = channel(in->get(), inChannel);
+  } else {
+    Node *summand = full(in->get());
+    sum = get(Kind::Sum, Space::Channel, {summand});
+  }
+  if (!sum)
+    return nullptr;
   Value init = op.getDpsInitOperand(0)->get();
   std::optional<double> initConst = splatOf(init);
   if (initConst && *initConst == 0.0)
@@ -562,6 +590,12 @@ std::optional<Values> Evaluator::eval(Node *n) {
       break;
     case Kind::CmpOLE:
       r = a <= b;
+      break;
+    case Kind::CmpOEQ:
+      r = a == b;
+      break;
+    case Kind::CmpONE:
+      r = a != b;
       break;
     case Kind::Rsqrt:
       r = 1.0 / std::sqrt(a);
@@ -1128,10 +1162,18 @@ bool Raiser::tryForward(Value y) {
       collect(n, nodes);
       if (!nodes.contains(f->xNode))
         continue;
-      SmallVector<Node *> sums;
-      for (Node *e : nodes)
-        if (e->kind == Kind::Sum && e->ops[0] != f->xNode)
-          sums.push_back(e->ops[0]);
+      // dy: a tensor inside a summand (sum(dy), sum(dy * (x - mean)),
+      // sum(-dy * scale), ...).
+      llvm::SetVector<Node *> sums;
+      for (Node *e : nodes) {
+        if (e->kind != Kind::Sum || e->ops[0] == f->xNode)
+          continue;
+        llvm::SetVector<Node *> inside;
+        collect(e->ops[0], inside, f->xNode);
+        for (Node *d : inside)
+          if (d->space == Space::Full && d != f->xNode && b.valueOf(d))
+            sums.insert(d);
+      }
       for (Node *d : sums) {
         if (!b.valueOf(d))
           continue;
