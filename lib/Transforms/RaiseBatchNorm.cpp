@@ -492,9 +492,17 @@ Node *ExprBuilder::scalar(Value v) {
 /// Channel: 2, Scalar: 1.
 using Values = std::vector<double>;
 
+/// Full tensors are evaluated on `reps` representative elements per channel,
+/// each standing for `weight` elements of the real tensor (its m samples per
+/// channel), so a per-channel sum is `weight` times the sum over the
+/// representatives and means are plain averages: the graph's own 1/m
+/// constants then agree with the formulas whatever m is, at a cost that does
+/// not grow with the tensor.
+constexpr int64_t kRepresentatives = 64;
+
 class Evaluator {
 public:
-  Evaluator(int64_t samples) : m(samples) {}
+  Evaluator(int64_t reps, double weight) : m(reps), weight(weight) {}
 
   /// Fixes a node's value (leaves, or an inner node standing for an input).
   void set(Node *n, Values v) { memo[n] = std::move(v); }
@@ -514,6 +522,7 @@ private:
     return v[0];
   }
   int64_t m;
+  double weight;
   std::map<Node *, Values> memo;
 };
 
@@ -536,7 +545,7 @@ std::optional<Values> Evaluator::eval(Node *n) {
   if (n->kind == Kind::Sum) {
     out.assign(2, 0.0);
     for (int64_t i = 0; i < 2 * m; ++i)
-      out[i / m] += args[0][i];
+      out[i / m] += weight * args[0][i];
     memo[n] = out;
     return out;
   }
@@ -762,8 +771,7 @@ Values Raiser::random(Space s, int64_t m, int salt, double mean,
 
 std::optional<Forward> Raiser::matchForward(ExprBuilder &b, Value y) {
   Node *root = b.full(y);
-  int64_t m = b.samples();
-  if (m < 2)
+  if (b.samples() < 2)
     return std::nullopt;
   // The input x: a tensor in y's expression computed without statistics
   // (the largest such, e.g. a convolution's output plus its bias).
@@ -798,7 +806,8 @@ std::optional<Forward> Raiser::matchForward(ExprBuilder &b, Value y) {
 
 std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
                                                 Node *root, Node *xNode) {
-  int64_t m = b.samples();
+  int64_t m = std::min(b.samples(), kRepresentatives);
+  double w = static_cast<double>(b.samples()) / m;
   llvm::SetVector<Node *> nodes;
   collect(root, nodes, xNode);
   SmallVector<Node *> fullLeaves{xNode}, channelLeaves;
@@ -835,7 +844,7 @@ std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
     std::optional<double> eps;
     bool ok = true;
     for (int trial = 0; trial < 2 && ok; ++trial) {
-      Evaluator ev(m);
+      Evaluator ev(m, w);
       Values x = random(Space::Full, m, trial, 0.3, 1.5);
       Values gamma{1.0, 1.0}, beta{0.0, 0.0};
       std::uniform_real_distribution<double> unit(0.5, 1.5);
@@ -981,7 +990,8 @@ bool Raiser::tryForward(Value y) {
       }
     }
     y = f->y;
-    int64_t m = b.samples();
+    int64_t m = std::min(b.samples(), kRepresentatives);
+    double w = static_cast<double>(b.samples()) / m;
     auto xType = cast<RankedTensorType>(f->x.getType());
     Type elem = xType.getElementType();
     Type channelElem = elem.isF64() ? elem : Float32Type::get(y.getContext());
@@ -1015,8 +1025,7 @@ bool Raiser::tryForward(Value y) {
     // The statistics that other ops read (the running-statistics update):
     // per-channel tensors equal to mean(x) or var(x).
     SmallVector<std::pair<Value, Value>> replacements;
-    Evaluator probe(m);
-    Values xs = random(Space::Full, m, 7, -0.2, 2.0);
+        Values xs = random(Space::Full, m, 7, -0.2, 2.0);
     Stats st = statsOf(xs, m);
     func.walk([&](Operation *op) {
       if (op == bn)
@@ -1039,7 +1048,7 @@ bool Raiser::tryForward(Value y) {
         });
         if (!onlyX || !nodes.contains(f->xNode))
           continue;
-        Evaluator ev(m);
+        Evaluator ev(m, w);
         ev.set(f->xNode, xs);
         std::optional<Values> got = ev.eval(n);
         if (!got)
@@ -1050,7 +1059,6 @@ bool Raiser::tryForward(Value y) {
           replacements.push_back({r, var});
       }
     });
-    (void)probe;
 
     // The activation: values that are a function of y alone.
     SmallVector<Value> zs;
@@ -1095,7 +1103,7 @@ bool Raiser::tryForward(Value y) {
             continue;
           bool ok = true;
           for (int trial = 0; trial < 2 && ok; ++trial) {
-            Evaluator ev(m);
+            Evaluator ev(m, w);
             Values ys = random(Space::Full, m, trial, 0.0, 2.0);
             ev.set(f->yNode, ys);
             std::optional<Values> got = ev.eval(n);
@@ -1179,7 +1187,7 @@ bool Raiser::tryForward(Value y) {
           continue;
         bool ok = true;
         for (int trial = 0; trial < 2 && ok; ++trial) {
-          Evaluator ev(m);
+          Evaluator ev(m, w);
           Values xs2 = random(Space::Full, m, trial, 0.3, 1.5);
           Values ds = random(Space::Full, m, trial);
           Values gamma{0.8, -1.3}, beta{0.1, -0.4};
@@ -1229,7 +1237,7 @@ bool Raiser::tryForward(Value y) {
           continue;
         bool gammaOk = f->gamma != nullptr, betaOk = true;
         for (int trial = 0; trial < 2; ++trial) {
-          Evaluator ev(m);
+          Evaluator ev(m, w);
           Values xs2 = random(Space::Full, m, trial, 0.3, 1.5);
           Values ds = random(Space::Full, m, trial);
           ev.set(f->xNode, xs2);
@@ -1247,8 +1255,8 @@ bool Raiser::tryForward(Value y) {
           Values xh = xHatOf(xs2, s, f->eps, m);
           Values dg{0, 0}, db{0, 0};
           for (int64_t i = 0; i < 2 * m; ++i) {
-            dg[i / m] += ds[i] * xh[i];
-            db[i / m] += ds[i];
+            dg[i / m] += w * ds[i] * xh[i];
+            db[i / m] += w * ds[i];
           }
           gammaOk = gammaOk && close(*got, dg);
           betaOk = betaOk && close(*got, db);
@@ -1270,7 +1278,7 @@ bool Raiser::tryForward(Value y) {
           continue;
         bool ok = true;
         for (int trial = 0; trial < 2 && ok; ++trial) {
-          Evaluator ev(m);
+          Evaluator ev(m, w);
           Values ys = random(Space::Full, m, trial, 0.0, 2.0);
           Values gs = random(Space::Full, m, trial + 5);
           ev.set(f->yNode, ys);
@@ -1357,7 +1365,6 @@ bool Raiser::tryForward(Value y) {
     emitRemark(loc) << "raised a training batch norm (feature dim " << k
                     << ", epsilon " << f->eps << ", " << act << ", "
                     << replacements.size() << " statistics reused) " << what;
-    (void)m;
     return true;
   }
   return false;

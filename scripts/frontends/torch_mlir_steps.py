@@ -44,6 +44,25 @@ class Loss(nn.Module):
         return ((self.model(x) - 0.5).square().sum(),)
 
 
+class Block(nn.Module):
+    """A ResNet basic block: two BN -> ReLU chains, the second after the
+    residual add, one ReLU module called twice."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out)
+
+
 def models():
     torch.manual_seed(0)
     yield "conv_bn_leaky_relu", nn.Sequential(
@@ -58,6 +77,11 @@ def models():
     yield "linear_bn1d", nn.Sequential(
         nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Linear(6, 3)), \
         torch.randn(8, 5)
+    yield "small_resnet", nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+        nn.ReLU(inplace=True), Block(8), Block(8),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)), \
+        torch.randn(2, 3, 8, 8)
     yield "conv_bn_noaffine_leaky_relu", nn.Sequential(
         nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4, affine=False),
         nn.LeakyReLU(0.1), nn.Conv2d(4, 2, 1)), torch.randn(3, 3, 4, 5)
