@@ -35,6 +35,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
@@ -1309,27 +1310,48 @@ bool Raiser::tryForward(Value y) {
         dz = dy;
     }
 
-    // Rewrite.
+    // Rewrite. A value is replaced only where the new one dominates every
+    // use (equal values: a use left alone keeps the old computation).
     Value newY = bn.getResult(0);
+    auto replace = [&](Value old, Value by) {
+      DominanceInfo dom(func);
+      if (!by || by.getType() != old.getType() ||
+          llvm::any_of(old.getUses(), [&](OpOperand &use) {
+            return !dom.properlyDominates(by, use.getOwner());
+          }))
+        return false;
+      old.replaceAllUsesWith(by);
+      return true;
+    };
+    unsigned reused = 0;
     for (auto [old, stat] : replacements) {
       OpBuilder at(func.getContext());
       at.setInsertionPointAfter(bn);
       Value r = reshapeChannel(at, old.getLoc(), stat,
                                cast<RankedTensorType>(old.getType()));
-      if (r && r.getType() == old.getType())
-        old.replaceAllUsesWith(r);
+      reused += replace(old, r);
     }
     builder.setInsertionPointAfter(bn);
     auto z = ActivationOp::create(builder, loc, xType, newY, act);
     for (Value old : zs)
-      old.replaceAllUsesWith(z.getResult());
+      replace(old, z.getResult());
     // Without an activation, y's readers read the identity activation's
     // output, the form the InPlace-ABN rewrite takes.
-    y.replaceAllUsesWith(kind == ActivationKind::Identity ? z.getResult()
-                                                          : newY);
+    replace(y, kind == ActivationKind::Identity ? z.getResult() : newY);
     raised.insert(newY);
     std::string what;
-    if (dx && dz && (dgamma || !f->gamma)) {
+    // The backward is rewritten in the function's block only: its ops go
+    // before the first of dx, dgamma, dbeta, after dz.
+    auto topLevel = [&](Value v) {
+      return !v || (v.getDefiningOp()
+                        ? v.getDefiningOp()->getBlock() == block
+                        : cast<BlockArgument>(v).getOwner() == block);
+    };
+    bool inBlock = topLevel(dx) && topLevel(dgamma) && topLevel(dbeta) &&
+                   topLevel(dz);
+    if (dx && dz && !inBlock)
+      what = "without its backward (it is inside a region)";
+    else if (dx && dz && (dgamma || !f->gamma)) {
       SmallVector<Value> backward = {dx, dgamma, dbeta, dz};
       Operation *first = nullptr;
       for (Value v : {dx, dgamma, dbeta})
@@ -1347,24 +1369,24 @@ bool Raiser::tryForward(Value y) {
       auto bnGrad = BatchNormTrainGradOp::create(
           bb, bloc, xType, channelType, channelType, grad.getResult(), f->x,
           gamma, mean, var, static_cast<uint64_t>(k), APFloat(f->eps));
-      dx.replaceAllUsesWith(bnGrad.getResult(0));
+      replace(dx, bnGrad.getResult(0));
       if (dgamma)
-        dgamma.replaceAllUsesWith(reshapeChannel(
-            bb, bloc, bnGrad.getResult(1),
-            cast<RankedTensorType>(dgamma.getType())));
+        replace(dgamma, reshapeChannel(bb, bloc, bnGrad.getResult(1),
+                                       cast<RankedTensorType>(
+                                           dgamma.getType())));
       if (dbeta)
-        dbeta.replaceAllUsesWith(reshapeChannel(
-            bb, bloc, bnGrad.getResult(2),
-            cast<RankedTensorType>(dbeta.getType())));
+        replace(dbeta, reshapeChannel(bb, bloc, bnGrad.getResult(2),
+                                      cast<RankedTensorType>(
+                                          dbeta.getType())));
       what = "with its backward";
-    } else {
+    } else if (what.empty()) {
       what = dx ? "without its backward (the activation gradient's input "
                   "was not found)"
                 : "without a backward (none found)";
     }
     emitRemark(loc) << "raised a training batch norm (feature dim " << k
                     << ", epsilon " << f->eps << ", " << act << ", "
-                    << replacements.size() << " statistics reused) " << what;
+                    << reused << " statistics reused) " << what;
     return true;
   }
   return false;
@@ -1377,10 +1399,9 @@ void Raiser::run() {
   // over until nothing more is found.
   for (int round = 0; round < 1000; ++round) {
     SmallVector<Value> candidates;
-    func.walk([&](linalg::GenericOp op) {
+    for (auto op : func.getBody().front().getOps<linalg::GenericOp>())
       for (Value r : op->getResults())
         candidates.push_back(r);
-    });
     bool changed = false;
     for (Value y : candidates)
       if (tryForward(y)) {
