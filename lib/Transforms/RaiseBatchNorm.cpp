@@ -15,7 +15,8 @@
 //
 //   * y = (x - mean(x)) * rsqrt(var(x) + eps) * gamma + beta (or without
 //     gamma/beta): the forward;
-//   * z = phi(y) for identity, relu, leaky_relu(s), elu(a): the activation;
+//   * z = phi(y) for identity, relu, leaky_relu(s), elu(a), relu6, silu,
+//     gelu, hardswish: the activation;
 //   * per-channel values equal to mean(x) or var(x): the statistics that the
 //     running-statistics update reads;
 //   * dx, dgamma, dbeta equal to the batch-norm backward of some dy, and
@@ -89,6 +90,10 @@ enum class Kind {
   Exp,
   Expm1,
   Log1p,
+  Erf,
+  Tanh,
+  Or,  ///< of i1 values
+  And, ///< of i1 values
   PowI,
   Sum ///< per-channel sum of a full expression
 };
@@ -270,6 +275,14 @@ Node *ExprBuilder::translateBody(linalg::GenericOp op, Value scalar,
             .Case([&](math::ExpOp) { return make(Kind::Exp); })
             .Case([&](math::ExpM1Op) { return make(Kind::Expm1); })
             .Case([&](math::Log1pOp) { return make(Kind::Log1p); })
+            .Case([&](math::ErfOp) { return make(Kind::Erf); })
+            .Case([&](math::TanhOp) { return make(Kind::Tanh); })
+            .Case([&](arith::OrIOp op) -> Node * {
+              return op.getType().isInteger(1) ? make(Kind::Or) : nullptr;
+            })
+            .Case([&](arith::AndIOp op) -> Node * {
+              return op.getType().isInteger(1) ? make(Kind::And) : nullptr;
+            })
             .Case([&](math::FPowIOp pow) -> Node * {
               if (ops[1]->kind != Kind::Const)
                 return nullptr;
@@ -622,6 +635,18 @@ std::optional<Values> Evaluator::eval(Node *n) {
     case Kind::Log1p:
       r = std::log1p(a);
       break;
+    case Kind::Erf:
+      r = std::erf(a);
+      break;
+    case Kind::Tanh:
+      r = std::tanh(a);
+      break;
+    case Kind::Or:
+      r = a != 0.0 || b != 0.0;
+      break;
+    case Kind::And:
+      r = a != 0.0 && b != 0.0;
+      break;
     case Kind::PowI:
       r = std::pow(a, n->number);
       break;
@@ -699,6 +724,10 @@ static Values xHatOf(const Values &x, const Stats &s, double eps, int64_t m) {
   return out;
 }
 
+// The activations and their derivatives in float64: the reference the
+// graph's expressions are compared with (PyTorch's formulas and its
+// derivatives at the kinks; docs/numerics.md). The IR the compiler emits
+// for them is in IABNCommon/Math.cpp.
 static double activate(ActivationKind kind, double p, double y) {
   switch (kind) {
   case ActivationKind::Identity:
@@ -709,9 +738,16 @@ static double activate(ActivationKind kind, double p, double y) {
     return y >= 0 ? y : p * y;
   case ActivationKind::ELU:
     return y >= 0 ? y : p * std::expm1(y);
-  default:
-    return NAN;
+  case ActivationKind::ReLU6:
+    return std::min(std::max(y, 0.0), 6.0);
+  case ActivationKind::SiLU:
+    return y / (1.0 + std::exp(-y));
+  case ActivationKind::GELU:
+    return 0.5 * y * (1.0 + std::erf(y * M_SQRT1_2));
+  case ActivationKind::Hardswish:
+    return y * std::min(std::max(y + 3.0, 0.0), 6.0) / 6.0;
   }
+  return NAN;
 }
 
 static double derivative(ActivationKind kind, double p, double y) {
@@ -724,9 +760,19 @@ static double derivative(ActivationKind kind, double p, double y) {
     return y > 0 ? 1.0 : p;
   case ActivationKind::ELU:
     return y > 0 ? 1.0 : p * std::exp(y);
-  default:
-    return NAN;
+  case ActivationKind::ReLU6:
+    return y > 0 && y < 6 ? 1.0 : 0.0;
+  case ActivationKind::SiLU: {
+    double s = 1.0 / (1.0 + std::exp(-y));
+    return s * (1.0 + y * (1.0 - s));
   }
+  case ActivationKind::GELU:
+    return 0.5 * (1.0 + std::erf(y * M_SQRT1_2)) +
+           y * std::exp(-0.5 * y * y) * 0.5 * M_2_SQRTPI * M_SQRT1_2;
+  case ActivationKind::Hardswish:
+    return y < -3 ? 0.0 : y <= 3 ? y / 3.0 + 0.5 : 1.0;
+  }
+  return NAN;
 }
 
 //===----------------------------------------------------------------------===//
@@ -1067,7 +1113,9 @@ bool Raiser::tryForward(Value y) {
     double param = 0;
     {
       SmallVector<std::tuple<ActivationKind, double>> guesses = {
-          {ActivationKind::ReLU, 0.0}};
+          {ActivationKind::ReLU, 0.0},  {ActivationKind::ReLU6, 0.0},
+          {ActivationKind::SiLU, 0.0},  {ActivationKind::GELU, 0.0},
+          {ActivationKind::Hardswish, 0.0}};
       llvm::SetVector<Node *> all;
       llvm::MapVector<Value, Node *> candidates;
       for (Operation *user : y.getUsers())
@@ -1105,7 +1153,7 @@ bool Raiser::tryForward(Value y) {
           bool ok = true;
           for (int trial = 0; trial < 2 && ok; ++trial) {
             Evaluator ev(m, w);
-            Values ys = random(Space::Full, m, trial, 0.0, 2.0);
+            Values ys = random(Space::Full, m, trial, 0.0, 4.0);
             ev.set(f->yNode, ys);
             std::optional<Values> got = ev.eval(n);
             if (!got) {
@@ -1142,10 +1190,11 @@ bool Raiser::tryForward(Value y) {
       (void)all;
     }
 
+    bool parametric =
+        kind == ActivationKind::LeakyReLU || kind == ActivationKind::ELU;
     ActivationAttr act =
-        kind == ActivationKind::Identity || kind == ActivationKind::ReLU
-            ? ActivationAttr::get(y.getContext(), kind, std::nullopt)
-            : ActivationAttr::get(y.getContext(), kind, APFloat(param));
+        parametric ? ActivationAttr::get(y.getContext(), kind, APFloat(param))
+                   : ActivationAttr::get(y.getContext(), kind, std::nullopt);
 
     // The backward: full values dx = BN'(dy) for some dy in their
     // expression, per-channel dgamma = sum(dy * x_hat), dbeta = sum(dy).
@@ -1280,7 +1329,7 @@ bool Raiser::tryForward(Value y) {
         bool ok = true;
         for (int trial = 0; trial < 2 && ok; ++trial) {
           Evaluator ev(m, w);
-          Values ys = random(Space::Full, m, trial, 0.0, 2.0);
+          Values ys = random(Space::Full, m, trial, 0.0, 4.0);
           Values gs = random(Space::Full, m, trial + 5);
           ev.set(f->yNode, ys);
           ev.set(g, gs);

@@ -77,6 +77,11 @@ def models():
     yield "linear_bn1d", nn.Sequential(
         nn.Linear(5, 6), nn.BatchNorm1d(6), nn.Linear(6, 3)), \
         torch.randn(8, 5)
+    for name, act in (("relu6", nn.ReLU6(inplace=True)), ("silu", nn.SiLU()),
+                      ("gelu", nn.GELU()), ("hardswish", nn.Hardswish())):
+        yield f"conv_bn_{name}", nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+            act, nn.Conv2d(4, 2, 1)), torch.randn(2, 3, 6, 6) * 3
     yield "small_resnet", nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
         nn.ReLU(inplace=True), Block(8), Block(8),

@@ -131,8 +131,8 @@ def RaiseBatchNormPass : Pass<"iabn-raise-batch-norm", "ModuleOp"> {
       variance; rsqrt or sqrt and division) for two independent draws, to
       1e-9; eps is the graph constant the values imply, the channel
       dimension any one;
-    * z = phi(y) for relu, leaky_relu(s) or elu(a), s and a taken from the
-      graph's constants;
+    * z = phi(y) for relu, leaky_relu(s), elu(a), relu6, silu, gelu or
+      hardswish, s and a taken from the graph's constants;
     * per-channel values equal to mean(x) or var(x) (what the running
       statistics read) are replaced by the raised op's statistics;
     * dx is the batch-norm backward of some dy in its expression, dgamma and
