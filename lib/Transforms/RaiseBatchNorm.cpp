@@ -971,6 +971,44 @@ static Value reshapeChannel(OpBuilder &b, Location loc, Value value,
   return tensor::ExpandShapeOp::create(b, loc, type, value, groups);
 }
 
+/// `value` with its elements converted to `element` (extf or truncf in a
+/// linalg.generic), or `value` itself when they already are.
+static Value castElements(OpBuilder &b, Location loc, Value value,
+                          Type element) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Type from = type.getElementType();
+  if (from == element)
+    return value;
+  auto to = RankedTensorType::get(type.getShape(), element);
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), element);
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  bool widen = from.getIntOrFloatBitWidth() < element.getIntOrFloatBitWidth();
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{to}, ValueRange{value}, ValueRange{init},
+      ArrayRef<AffineMap>{id, id}, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value v = widen ? arith::ExtFOp::create(nb, nl, element, args[0])
+                              .getResult()
+                        : arith::TruncFOp::create(nb, nl, element, args[0])
+                              .getResult();
+        linalg::YieldOp::create(nb, nl, v);
+      });
+  return op.getResult(0);
+}
+
+/// A per-channel value of the raised ops (tensor<C> of the channel type)
+/// in the shape and element type of `like`.
+static Value channelLike(OpBuilder &b, Location loc, Value value,
+                         RankedTensorType like) {
+  auto shaped = RankedTensorType::get(
+      like.getShape(),
+      cast<RankedTensorType>(value.getType()).getElementType());
+  Value r = reshapeChannel(b, loc, value, shaped);
+  return r ? castElements(b, loc, r, like.getElementType()) : Value();
+}
+
 /// A tensor<C> of `value` (a per-channel tensor with unit dimensions).
 static Value collapseChannel(OpBuilder &b, Location loc, Value value) {
   auto type = cast<RankedTensorType>(value.getType());
@@ -1044,13 +1082,7 @@ bool Raiser::tryForward(Value y) {
     Type channelElem = elem.isF64() ? elem : Float32Type::get(y.getContext());
     auto channelType =
         RankedTensorType::get({b.channels()}, channelElem);
-    auto fits = [&](Value v) {
-      return !v ||
-             cast<RankedTensorType>(v.getType()).getElementType() ==
-                 channelElem;
-    };
-    if (xType.getElementType() != type.getElementType() ||
-        !fits(f->gamma) || !fits(f->beta))
+    if (xType.getElementType() != type.getElementType())
       continue;
     Operation *after = latestDef(block, {f->x, f->gamma, f->beta});
     if (after == reinterpret_cast<Operation *>(-1))
@@ -1062,8 +1094,16 @@ bool Raiser::tryForward(Value y) {
     else
       builder.setInsertionPointToStart(block);
     Location loc = y.getLoc();
-    Value gamma = f->gamma ? collapseChannel(builder, loc, f->gamma) : Value();
-    Value beta = f->beta ? collapseChannel(builder, loc, f->beta) : Value();
+    // gamma and beta in the channel type (a bf16 model's are bf16).
+    Value gamma = f->gamma ? castElements(builder, loc,
+                                          collapseChannel(builder, loc,
+                                                          f->gamma),
+                                          channelElem)
+                           : Value();
+    Value beta = f->beta ? castElements(builder, loc,
+                                        collapseChannel(builder, loc, f->beta),
+                                        channelElem)
+                         : Value();
     auto bn = BatchNormTrainOp::create(
         builder, loc, xType, channelType, channelType, f->x, gamma, beta,
         static_cast<uint64_t>(k), APFloat(f->eps));
@@ -1079,8 +1119,9 @@ bool Raiser::tryForward(Value y) {
         return;
       for (Value r : op->getResults()) {
         auto rt = dyn_cast<RankedTensorType>(r.getType());
-        if (!rt || !rt.hasStaticShape() || rt.getNumElements() != b.channels() ||
-            rt.getElementType() != channelElem)
+        if (!rt || !rt.hasStaticShape() ||
+            rt.getNumElements() != b.channels() ||
+            !isa<FloatType>(rt.getElementType()))
           continue;
         int pos = channelPosition(rt, b.channels());
         if (pos < 0)
@@ -1280,7 +1321,7 @@ bool Raiser::tryForward(Value y) {
     if (dx) {
       for (Value v : channelValues) {
         auto rt = cast<RankedTensorType>(v.getType());
-        if (rt.getElementType() != channelElem)
+        if (!isa<FloatType>(rt.getElementType()))
           continue;
         Node *n = b.channel(v, channelPosition(rt, b.channels()));
         if (!n)
@@ -1376,8 +1417,8 @@ bool Raiser::tryForward(Value y) {
     for (auto [old, stat] : replacements) {
       OpBuilder at(func.getContext());
       at.setInsertionPointAfter(bn);
-      Value r = reshapeChannel(at, old.getLoc(), stat,
-                               cast<RankedTensorType>(old.getType()));
+      Value r = channelLike(at, old.getLoc(), stat,
+                            cast<RankedTensorType>(old.getType()));
       reused += replace(old, r);
     }
     builder.setInsertionPointAfter(bn);
@@ -1420,18 +1461,19 @@ bool Raiser::tryForward(Value y) {
           gamma, mean, var, static_cast<uint64_t>(k), APFloat(f->eps));
       replace(dx, bnGrad.getResult(0));
       if (dgamma)
-        replace(dgamma, reshapeChannel(bb, bloc, bnGrad.getResult(1),
-                                       cast<RankedTensorType>(
-                                           dgamma.getType())));
+        replace(dgamma, channelLike(bb, bloc, bnGrad.getResult(1),
+                                    cast<RankedTensorType>(
+                                        dgamma.getType())));
       if (dbeta)
-        replace(dbeta, reshapeChannel(bb, bloc, bnGrad.getResult(2),
-                                      cast<RankedTensorType>(
-                                          dbeta.getType())));
+        replace(dbeta, channelLike(bb, bloc, bnGrad.getResult(2),
+                                   cast<RankedTensorType>(dbeta.getType())));
       what = "with its backward";
     } else if (what.empty()) {
       what = dx ? "without its backward (the activation gradient's input "
                   "was not found)"
-                : "without a backward (none found)";
+                : "without a backward: no tensor is the batch-norm "
+                  "gradient of x for some dy (it may be summed into "
+                  "another gradient, e.g. a shortcut's, or absent)";
     }
     emitRemark(loc) << "raised a training batch norm (feature dim " << k
                     << ", epsilon " << f->eps << ", " << act << ", "

@@ -9,7 +9,7 @@
 #ch = affine_map<(d0, d1) -> (d1)>
 #c1 = affine_map<(d0) -> (d0)>
 
-// CHECK: remark: raised a training batch norm (feature dim 1, epsilon 1.000000e-05, #iabn.activation<identity>, 1 statistics reused) without a backward (none found)
+// CHECK: remark: raised a training batch norm (feature dim 1, epsilon 1.000000e-05, #iabn.activation<identity>, 1 statistics reused) without a backward: no tensor is the batch-norm gradient of x for some dy (it may be summed into another gradient, e.g. a shortcut's, or absent)
 // CHECK-LABEL: func.func @batch_norm
 // CHECK-SAME: (%[[X:.*]]: tensor<8x4xf32>, %[[G:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>)
 // CHECK-NEXT: %[[Y:.*]], %{{.*}}, %{{.*}} = iabn.batch_norm_train %[[X]] scale %[[G]] offset %[[B]] {epsilon = 9.9999997473787516E-6 : f64} : tensor<8x4xf32>, tensor<4xf32>

@@ -23,14 +23,16 @@ STORAGE = {"f64": np.float64, "f32": np.float32, "f16": np.float16,
 
 def to_bf16_bits(a):
     """float -> bf16 bit patterns (round to nearest even)."""
-    bits = np.asarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    a = np.asarray(a, dtype=np.float32)
+    bits = a.reshape(-1).view(np.uint32).astype(np.uint64)
     rounding = ((bits >> 16) & 1) + 0x7FFF
-    return ((bits + rounding) >> 16).astype(np.uint16)
+    return ((bits + rounding) >> 16).astype(np.uint16).reshape(a.shape)
 
 
 def from_bf16_bits(a):
-    return (np.asarray(a, dtype=np.uint16).astype(np.uint32) << 16).view(
-        np.float32)
+    a = np.asarray(a, dtype=np.uint16)
+    return (a.reshape(-1).astype(np.uint32) << 16).view(np.float32).reshape(
+        a.shape)
 
 
 def to_storage(a, dtype):
