@@ -795,6 +795,7 @@ private:
   /// Tries every generic result as the output y of a batch norm.
   bool tryForward(Value y);
   std::optional<Forward> matchForward(ExprBuilder &b, Value y);
+  void reportMissed();
   std::optional<Forward> matchForwardWith(ExprBuilder &b, Value y,
                                           Node *root, Node *xNode);
   Values random(Space s, int64_t m, int salt, double mean = 0.0,
@@ -1511,6 +1512,51 @@ void Raiser::run() {
           erased = true;
         }
     }
+  }
+  reportMissed();
+}
+
+/// A remark at every per-channel sum of squares left in the function (the
+/// variance of a normalisation that was not recognised as a training batch
+/// norm), so that a user sees where one was missed.
+void Raiser::reportMissed() {
+  for (auto op : func.getBody().front().getOps<linalg::GenericOp>()) {
+    if (op.getNumDpsInputs() != 1 || op->getNumResults() != 1 ||
+        op.getNumParallelLoops() != 1 || op.getNumReductionLoops() == 0)
+      continue;
+    auto inType =
+        dyn_cast<RankedTensorType>(op.getDpsInputOperand(0)->get().getType());
+    AffineMap inMap = op.getIndexingMapsArray()[0];
+    if (!inType || !inType.hasStaticShape() || !inMap.isPermutation())
+      continue;
+    auto iterators = op.getIteratorTypesArray();
+    unsigned loop = 0;
+    while (iterators[loop] != utils::IteratorType::parallel)
+      ++loop;
+    unsigned dim = 0;
+    for (auto [i, e] : llvm::enumerate(inMap.getResults()))
+      if (cast<AffineDimExpr>(e).getPosition() == loop)
+        dim = i;
+    ExprBuilder b(inType.getShape(), dim);
+    Value result = op->getResult(0);
+    auto type = cast<RankedTensorType>(result.getType());
+    int pos = channelPosition(type, b.channels());
+    if (pos < 0 || type.getNumElements() != b.channels())
+      continue;
+    Node *n = b.channel(result, pos);
+    if (!n || n->kind != Kind::Sum)
+      continue;
+    Node *summand = n->ops[0];
+    bool square = (summand->kind == Kind::Mul &&
+                   summand->ops[0] == summand->ops[1]) ||
+                  (summand->kind == Kind::PowI && summand->number == 2);
+    if (square)
+      emitRemark(op.getLoc())
+          << "a per-channel sum of squares (over every dimension but "
+          << dim << ") is left in linalg: no training batch norm was "
+          << "recognised around it (the normalisation did not match "
+          << "(x - mean) / sqrt(var + eps) * gamma + beta with the biased "
+          << "variance)";
   }
 }
 
