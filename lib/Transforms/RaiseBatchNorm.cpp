@@ -92,7 +92,8 @@ enum class Kind {
   Log1p,
   Erf,
   Tanh,
-  Or,  ///< of i1 values
+  Round, ///< to a narrower float: number = 32 (f32), 16 (f16), -16 (bf16)
+  Or,    ///< of i1 values
   And, ///< of i1 values
   PowI,
   Sum ///< per-channel sum of a full expression
@@ -268,8 +269,23 @@ Node *ExprBuilder::translateBody(linalg::GenericOp op, Value scalar,
                 return nullptr;
               }
             })
-            .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp>(
+            .Case<arith::ExtFOp, arith::UIToFPOp>(
                 [&](auto) { return ops[0]; })
+            .Case([&](arith::SIToFPOp op) -> Node * {
+              // A signed i1 converts true to -1.
+              if (op.getIn().getType().isInteger(1))
+                return make(Kind::Neg);
+              return ops[0];
+            })
+            .Case([&](arith::TruncFOp op) -> Node * {
+              Type to = op.getType();
+              double bits = to.isF32() ? 32 : to.isF16() ? 16
+                            : to.isBF16()  ? -16
+                                           : 0;
+              if (bits == 0)
+                return nullptr;
+              return get(Kind::Round, ops[0]->space, {ops[0]}, {}, bits);
+            })
             .Case([&](math::RsqrtOp) { return make(Kind::Rsqrt); })
             .Case([&](math::SqrtOp) { return make(Kind::Sqrt); })
             .Case([&](math::ExpOp) { return make(Kind::Exp); })
@@ -641,6 +657,18 @@ std::optional<Values> Evaluator::eval(Node *n) {
     case Kind::Tanh:
       r = std::tanh(a);
       break;
+    case Kind::Round: {
+      if (n->number == 32) {
+        r = static_cast<double>(static_cast<float>(a));
+        break;
+      }
+      APFloat v(a);
+      bool lost;
+      v.convert(n->number == 16 ? APFloat::IEEEhalf() : APFloat::BFloat(),
+                APFloat::rmNearestTiesToEven, &lost);
+      r = v.convertToDouble();
+      break;
+    }
     case Kind::Or:
       r = a != 0.0 || b != 0.0;
       break;
@@ -683,6 +711,30 @@ static void collect(Node *n, llvm::SetVector<Node *> &out,
     return;
   for (Node *op : n->ops)
     collect(op, out, cut);
+}
+
+/// The agreement asked of an expression's values with a formula: 1e-9
+/// (float64 evaluation of exact steps), 1e-6 when it rounds to f32 (a
+/// variance accumulated in f64 then truncated), or 0 when it rounds to a
+/// half-precision type: then nothing is raised (the rounding would hide
+/// differences that matter).
+static double toleranceOf(Node *root) {
+  llvm::SetVector<Node *> nodes;
+  std::function<void(Node *)> walk = [&](Node *n) {
+    if (!nodes.insert(n))
+      return;
+    for (Node *op : n->ops)
+      walk(op);
+  };
+  walk(root);
+  double tol = 1e-9;
+  for (Node *n : nodes)
+    if (n->kind == Kind::Round)
+      tol = n->number == 32 ? std::max(tol, 1e-6) : -1.0;
+  for (Node *n : nodes)
+    if (n->kind == Kind::Round && n->number != 32)
+      return 0.0;
+  return tol;
 }
 
 /// Whether an expression contains a per-channel sum.
@@ -800,6 +852,7 @@ private:
                                           Node *root, Node *xNode);
   Values random(Space s, int64_t m, int salt, double mean = 0.0,
                 double stddev = 1.0);
+  Values wide(Space s, int64_t m);
 
   func::FuncOp func;
   std::mt19937_64 rng{2026};
@@ -814,6 +867,19 @@ Values Raiser::random(Space s, int64_t m, int salt, double mean,
   for (double &e : v)
     e = normal(rng);
   (void)salt;
+  return v;
+}
+
+/// Values over many orders of magnitude (1e-3 to 1e6, either sign): a draw
+/// that tells a function from one that only agrees with it near zero (relu
+/// from a clamp at 14).
+Values Raiser::wide(Space s, int64_t m) {
+  std::uniform_real_distribution<double> exponent(-3.0, 6.0);
+  std::bernoulli_distribution negative(0.5);
+  int64_t count = s == Space::Full ? 2 * m : s == Space::Channel ? 2 : 1;
+  Values v(count);
+  for (double &e : v)
+    e = (negative(rng) ? -1.0 : 1.0) * std::pow(10.0, exponent(rng));
   return v;
 }
 
@@ -856,6 +922,9 @@ std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
                                                 Node *root, Node *xNode) {
   int64_t m = std::min(b.samples(), kRepresentatives);
   double w = static_cast<double>(b.samples()) / m;
+  double tol = toleranceOf(root);
+  if (root->space != Space::Full || tol == 0.0)
+    return std::nullopt;
   llvm::SetVector<Node *> nodes;
   collect(root, nodes, xNode);
   SmallVector<Node *> fullLeaves{xNode}, channelLeaves;
@@ -900,6 +969,18 @@ std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
         gamma = {unit(rng), -unit(rng)};
       if (betaNode)
         beta = random(Space::Channel, m, trial, 0.0, 0.5);
+      if (trial == 1) {
+        // Outliers in x, and gamma and beta over orders of magnitude: a
+        // clamp of the output, or any function that agrees with batch norm
+        // only near zero, shows here.
+        for (int64_t i = 0; i < 2 * m; i += 8)
+          x[i] *= 1e3;
+        Values big = wide(Space::Channel, m);
+        if (gammaNode)
+          gamma = big;
+        if (betaNode)
+          beta = wide(Space::Channel, m);
+      }
       ev.set(fullLeaves[0], x);
       if (gammaNode)
         ev.set(gammaNode, gamma);
@@ -939,7 +1020,7 @@ std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
       Values want = xHatOf(x, s, *eps, m);
       for (int64_t i = 0; i < 2 * m; ++i)
         want[i] = want[i] * gamma[i / m] + beta[i / m];
-      ok = close(*got, want);
+      ok = close(*got, want, tol);
     }
     if (!ok || !eps)
       continue;
@@ -1137,14 +1218,17 @@ bool Raiser::tryForward(Value y) {
         });
         if (!onlyX || !nodes.contains(f->xNode))
           continue;
+        double tol = toleranceOf(n);
+        if (tol == 0.0)
+          continue;
         Evaluator ev(m, w);
         ev.set(f->xNode, xs);
         std::optional<Values> got = ev.eval(n);
         if (!got)
           continue;
-        if (close(*got, st.mean, 1e-9))
+        if (close(*got, st.mean, tol))
           replacements.push_back({r, mean});
-        else if (close(*got, st.var, 1e-9))
+        else if (close(*got, st.var, tol))
           replacements.push_back({r, var});
       }
     });
@@ -1190,12 +1274,14 @@ bool Raiser::tryForward(Value y) {
       for (auto [guessKind, guessParam] : guesses) {
         SmallVector<Value> matched;
         for (auto &[v, n] : candidates) {
-          if (n == f->yNode)
+          double tol = toleranceOf(n);
+          if (n == f->yNode || n->space != Space::Full || tol == 0.0)
             continue;
           bool ok = true;
           for (int trial = 0; trial < 2 && ok; ++trial) {
             Evaluator ev(m, w);
-            Values ys = random(Space::Full, m, trial, 0.0, 4.0);
+            Values ys = trial == 0 ? random(Space::Full, m, trial, 0.0, 4.0)
+                                   : wide(Space::Full, m);
             ev.set(f->yNode, ys);
             std::optional<Values> got = ev.eval(n);
             if (!got) {
@@ -1205,7 +1291,7 @@ bool Raiser::tryForward(Value y) {
             Values want(ys.size());
             for (size_t i = 0; i < ys.size(); ++i)
               want[i] = activate(guessKind, guessParam, ys[i]);
-            ok = close(*got, want);
+            ok = close(*got, want, tol);
           }
           if (ok)
             matched.push_back(v);
@@ -1258,6 +1344,9 @@ bool Raiser::tryForward(Value y) {
       if (dx)
         break;
       Node *n = b.full(v);
+      double tol = toleranceOf(n);
+      if (n->space != Space::Full || tol == 0.0)
+        continue;
       llvm::SetVector<Node *> nodes;
       collect(n, nodes);
       if (!nodes.contains(f->xNode))
@@ -1281,7 +1370,8 @@ bool Raiser::tryForward(Value y) {
         for (int trial = 0; trial < 2 && ok; ++trial) {
           Evaluator ev(m, w);
           Values xs2 = random(Space::Full, m, trial, 0.3, 1.5);
-          Values ds = random(Space::Full, m, trial);
+          Values ds = trial == 0 ? random(Space::Full, m, trial)
+                                 : wide(Space::Full, m);
           Values gamma{0.8, -1.3}, beta{0.1, -0.4};
           ev.set(f->xNode, xs2);
           ev.set(d, ds);
@@ -1309,7 +1399,7 @@ bool Raiser::tryForward(Value y) {
             want[i] = gamma[c] / std::sqrt(s.var[c] + f->eps) *
                       (ds[i] - k1[c] - xh[i] * k2[c]);
           }
-          ok = close(*got, want);
+          ok = close(*got, want, tol);
         }
         if (ok) {
           dx = v;
@@ -1325,8 +1415,9 @@ bool Raiser::tryForward(Value y) {
         if (!isa<FloatType>(rt.getElementType()))
           continue;
         Node *n = b.channel(v, channelPosition(rt, b.channels()));
-        if (!n)
+        if (!n || toleranceOf(n) == 0.0)
           continue;
+        double tol = toleranceOf(n);
         bool gammaOk = f->gamma != nullptr, betaOk = true;
         for (int trial = 0; trial < 2; ++trial) {
           Evaluator ev(m, w);
@@ -1350,8 +1441,8 @@ bool Raiser::tryForward(Value y) {
             dg[i / m] += w * ds[i] * xh[i];
             db[i / m] += w * ds[i];
           }
-          gammaOk = gammaOk && close(*got, dg);
-          betaOk = betaOk && close(*got, db);
+          gammaOk = gammaOk && close(*got, dg, tol);
+          betaOk = betaOk && close(*got, db, tol);
         }
         if (gammaOk && !dgamma)
           dgamma = v;
@@ -1360,8 +1451,9 @@ bool Raiser::tryForward(Value y) {
       }
     }
     // dy = dz * phi'(y): dz is an operand of dy's expression.
-    if (dx) {
+    if (dx && toleranceOf(dyNode) != 0.0) {
       Node *n = dyNode;
+      double tol = toleranceOf(n);
       llvm::SetVector<Node *> nodes;
       collect(n, nodes);
       for (Node *g : nodes) {
@@ -1372,7 +1464,8 @@ bool Raiser::tryForward(Value y) {
         for (int trial = 0; trial < 2 && ok; ++trial) {
           Evaluator ev(m, w);
           Values ys = random(Space::Full, m, trial, 0.0, 4.0);
-          Values gs = random(Space::Full, m, trial + 5);
+          Values gs = trial == 0 ? random(Space::Full, m, trial + 5)
+                                 : wide(Space::Full, m);
           ev.set(f->yNode, ys);
           ev.set(g, gs);
           for (Value z : zs)
@@ -1390,7 +1483,7 @@ bool Raiser::tryForward(Value y) {
           Values want(ys.size());
           for (size_t i = 0; i < ys.size(); ++i)
             want[i] = gs[i] * derivative(kind, param, ys[i]);
-          ok = close(*got, want);
+          ok = close(*got, want, tol);
         }
         if (ok) {
           dz = b.valueOf(g);
@@ -1440,8 +1533,26 @@ bool Raiser::tryForward(Value y) {
     };
     bool inBlock = topLevel(dx) && topLevel(dgamma) && topLevel(dbeta) &&
                    topLevel(dz);
+    // The backward ops go right before the first of dx, dgamma, dbeta; the
+    // forward's statistics and dz must be defined by then.
+    auto before = [&](Value v, Operation *op) {
+      Operation *def = v ? v.getDefiningOp() : nullptr;
+      return !def || def->isBeforeInBlock(op);
+    };
+    Operation *firstBackward = nullptr;
+    if (inBlock)
+      for (Value v : {dx, dgamma, dbeta})
+        if (v && v.getDefiningOp() &&
+            (!firstBackward ||
+             v.getDefiningOp()->isBeforeInBlock(firstBackward)))
+          firstBackward = v.getDefiningOp();
+    bool ordered = firstBackward && bn->isBeforeInBlock(firstBackward) &&
+                   before(dz, firstBackward);
     if (dx && dz && !inBlock)
       what = "without its backward (it is inside a region)";
+    else if (dx && dz && !ordered)
+      what = "without its backward (part of it is computed before the "
+             "forward's operands are)";
     else if (dx && dz && (dgamma || !f->gamma)) {
       SmallVector<Value> backward = {dx, dgamma, dbeta, dz};
       Operation *first = nullptr;
@@ -1449,12 +1560,8 @@ bool Raiser::tryForward(Value y) {
         if (v && v.getDefiningOp() &&
             (!first || v.getDefiningOp()->isBeforeInBlock(first)))
           first = v.getDefiningOp();
-      Operation *dzDef = dz.getDefiningOp();
       OpBuilder bb(func.getContext());
-      if (dzDef && first && first->isBeforeInBlock(dzDef))
-        bb.setInsertionPointAfter(dzDef);
-      else
-        bb.setInsertionPoint(first);
+      bb.setInsertionPoint(first);
       Location bloc = dx.getLoc();
       auto grad = ActivationGradOp::create(bb, bloc, xType, dz, newY, act);
       auto bnGrad = BatchNormTrainGradOp::create(
