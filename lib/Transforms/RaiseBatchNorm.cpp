@@ -40,10 +40,12 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 #include <tuple>
@@ -148,6 +150,7 @@ private:
 
   SmallVector<int64_t> shape;
   unsigned channelDim;
+  unsigned depth = 0;
   std::map<std::tuple<int, std::vector<Node *>, void *, double, int>, Node *>
       uniq;
   std::vector<std::unique_ptr<Node>> storage;
@@ -442,9 +445,17 @@ Node *ExprBuilder::fromGeneric(linalg::GenericOp op, unsigned result,
   return initNode ? get(Kind::Add, Space::Channel, {sum, initNode}) : nullptr;
 }
 
+/// Expressions deeper than this are cut (the rest is an opaque input), so
+/// that a long chain of ops cannot exhaust the stack.
+constexpr unsigned kMaxDepth = 512;
+
 Node *ExprBuilder::full(Value v) {
   if (Node *n = fullCache.lookup(v))
     return n;
+  if (depth >= kMaxDepth)
+    return get(Kind::Leaf, Space::Full, {}, v);
+  ++depth;
+  llvm::scope_exit restore([&] { --depth; });
   auto type = dyn_cast<RankedTensorType>(v.getType());
   Node *result = nullptr;
   if (type && type.getShape() == ArrayRef(shape)) {
@@ -483,6 +494,10 @@ Node *ExprBuilder::channel(Value v, unsigned pos) {
   auto key = std::make_pair(v, pos);
   if (Node *n = channelCache.lookup(key))
     return n;
+  if (depth >= kMaxDepth)
+    return get(Kind::Leaf, Space::Channel, {}, v);
+  ++depth;
+  llvm::scope_exit restore([&] { --depth; });
   auto type = dyn_cast<RankedTensorType>(v.getType());
   if (!type || !type.hasStaticShape() || pos >= type.getRank() ||
       type.getDimSize(pos) != channels() ||
@@ -530,6 +545,10 @@ using Values = std::vector<double>;
 /// not grow with the tensor.
 constexpr int64_t kRepresentatives = 64;
 
+/// How far (in ops, following uses) from a batch norm's input its
+/// statistics and backward are looked for.
+constexpr int kNeighbourhood = 256;
+
 class Evaluator {
 public:
   Evaluator(int64_t reps, double weight) : m(reps), weight(weight) {}
@@ -575,7 +594,7 @@ std::optional<Values> Evaluator::eval(Node *n) {
   if (n->kind == Kind::Sum) {
     out.assign(2, 0.0);
     for (int64_t i = 0; i < 2 * m; ++i)
-      out[i / m] += weight * args[0][i];
+      out[i / m] += weight * at(args[0], n->ops[0]->space, i);
     memo[n] = out;
     return out;
   }
@@ -703,6 +722,19 @@ static bool close(const Values &a, const Values &b, double tol = 1e-9) {
   return worst <= tol * scale;
 }
 
+/// Agreement of every element on its own scale, |a - b| <= tol * max(1,
+/// |b|): for activations, whose inputs span orders of magnitude in a draw.
+static bool closeEach(const Values &a, const Values &b, double tol) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = std::abs(a[i] - b[i]);
+    if (!(d <= tol * std::max(1.0, std::abs(b[i]))))
+      return false;
+  }
+  return true;
+}
+
 /// Collects the nodes of an expression (each once) into `out`, not looking
 /// inside `cut` (an input whose value is given).
 static void collect(Node *n, llvm::SetVector<Node *> &out,
@@ -718,10 +750,10 @@ static void collect(Node *n, llvm::SetVector<Node *> &out,
 /// variance accumulated in f64 then truncated), or 0 when it rounds to a
 /// half-precision type: then nothing is raised (the rounding would hide
 /// differences that matter).
-static double toleranceOf(Node *root) {
+static double toleranceOf(Node *root, Node *cut = nullptr) {
   llvm::SetVector<Node *> nodes;
   std::function<void(Node *)> walk = [&](Node *n) {
-    if (!nodes.insert(n))
+    if (!nodes.insert(n) || n == cut)
       return;
     for (Node *op : n->ops)
       walk(op);
@@ -855,6 +887,11 @@ private:
   Values wide(Space s, int64_t m);
 
   func::FuncOp func;
+  /// Expression builders of this round, by full shape and channel dimension
+  /// (the IR changes after every raise: they are dropped then).
+  std::map<std::pair<std::vector<int64_t>, unsigned>,
+           std::unique_ptr<ExprBuilder>>
+      builders;
   std::mt19937_64 rng{2026};
   DenseSet<Value> raised;
 };
@@ -960,9 +997,16 @@ std::optional<Forward> Raiser::matchForwardWith(ExprBuilder &b, Value y,
   for (auto [gammaNode, betaNode] : roles) {
     std::optional<double> eps;
     bool ok = true;
-    for (int trial = 0; trial < 2 && ok; ++trial) {
+    for (int trial = 0; trial < 3 && ok; ++trial) {
       Evaluator ev(m, w);
       Values x = random(Space::Full, m, trial, 0.3, 1.5);
+      if (trial == 2 && eps) {
+        // A variance of the order of eps: eps outside the square root, or
+        // added to the standard deviation, shows here.
+        double scale = std::sqrt(std::max(*eps, 1e-30));
+        for (double &e : x)
+          e *= scale;
+      }
       Values gamma{1.0, 1.0}, beta{0.0, 0.0};
       std::uniform_real_distribution<double> unit(0.5, 1.5);
       if (gammaNode)
@@ -1130,7 +1174,26 @@ bool Raiser::tryForward(Value y) {
   for (unsigned k = 0; k < type.getRank(); ++k) {
     if (type.getDimSize(k) < 1)
       continue;
-    ExprBuilder b(type.getShape(), k);
+    auto key = std::make_pair(
+        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+        k);
+    std::unique_ptr<ExprBuilder> &cached = builders[key];
+    if (!cached)
+      cached = std::make_unique<ExprBuilder>(type.getShape(), k);
+    ExprBuilder &b = *cached;
+    // A batch norm's output is a per-channel scale or shift of something:
+    // a per-channel operand within two steps of the root (this keeps long
+    // element-wise chains after a batch norm from each being a candidate).
+    std::function<bool(Node *, int)> nearChannel = [&](Node *n, int d) {
+      if (n->space == Space::Channel)
+        return true;
+      if (d == 0)
+        return false;
+      return llvm::any_of(n->ops,
+                          [&](Node *op) { return nearChannel(op, d - 1); });
+    };
+    if (!nearChannel(b.full(y), 2))
+      continue;
     std::optional<Forward> f = matchForward(b, y);
     if (!f)
       continue;
@@ -1191,13 +1254,37 @@ bool Raiser::tryForward(Value y) {
         static_cast<uint64_t>(k), APFloat(f->eps));
     Value mean = bn.getResult(1), var = bn.getResult(2);
 
+    // Everything below (statistics, backward) is computed from x within a
+    // few dozen ops: the ops of the function's block reached from x's
+    // readers in at most kNeighbourhood steps (a bound that keeps the
+    // search from growing with the network).
+    DenseSet<Operation *> near;
+    {
+      SmallVector<Operation *> frontier;
+      for (Operation *user : f->x.getUsers())
+        if (Operation *top = block->findAncestorOpInBlock(*user))
+          frontier.push_back(top);
+      for (int step = 0; step < kNeighbourhood && !frontier.empty(); ++step) {
+        SmallVector<Operation *> next;
+        for (Operation *op : frontier) {
+          if (!near.insert(op).second)
+            continue;
+          for (Value r : op->getResults())
+            for (Operation *user : r.getUsers())
+              if (Operation *top = block->findAncestorOpInBlock(*user))
+                next.push_back(top);
+        }
+        frontier = std::move(next);
+      }
+    }
+
     // The statistics that other ops read (the running-statistics update):
     // per-channel tensors equal to mean(x) or var(x).
     SmallVector<std::pair<Value, Value>> replacements;
-        Values xs = random(Space::Full, m, 7, -0.2, 2.0);
+    Values xs = random(Space::Full, m, 7, -0.2, 2.0);
     Stats st = statsOf(xs, m);
     func.walk([&](Operation *op) {
-      if (op == bn)
+      if (op == bn || !near.contains(op))
         return;
       for (Value r : op->getResults()) {
         auto rt = dyn_cast<RankedTensorType>(r.getType());
@@ -1259,8 +1346,9 @@ bool Raiser::tryForward(Value y) {
         candidates = next;
       }
       for (auto &[v, n] : candidates) {
+        // The activation's own constants, not the batch norm's (its eps).
         llvm::SetVector<Node *> nodes;
-        collect(n, nodes);
+        collect(n, nodes, f->yNode);
         for (Node *e : nodes)
           if (e->kind == Kind::Const && e->number > 0 && e->number < 100)
             guesses.push_back({ActivationKind::LeakyReLU, e->number});
@@ -1274,8 +1362,11 @@ bool Raiser::tryForward(Value y) {
       for (auto [guessKind, guessParam] : guesses) {
         SmallVector<Value> matched;
         for (auto &[v, n] : candidates) {
-          double tol = toleranceOf(n);
-          if (n == f->yNode || n->space != Space::Full || tol == 0.0)
+          // Element by element, to f32 precision: the graph's constants
+          // (gelu's 1/sqrt(2)) are f32 numbers.
+          double tol = std::max(toleranceOf(n, f->yNode), 1e-6);
+          if (n == f->yNode || n->space != Space::Full ||
+              toleranceOf(n, f->yNode) == 0.0)
             continue;
           bool ok = true;
           for (int trial = 0; trial < 2 && ok; ++trial) {
@@ -1291,7 +1382,7 @@ bool Raiser::tryForward(Value y) {
             Values want(ys.size());
             for (size_t i = 0; i < ys.size(); ++i)
               want[i] = activate(guessKind, guessParam, ys[i]);
-            ok = close(*got, want, tol);
+            ok = closeEach(*got, want, tol);
           }
           if (ok)
             matched.push_back(v);
@@ -1330,6 +1421,8 @@ bool Raiser::tryForward(Value y) {
     Node *dyNode = nullptr;
     SmallVector<Value> fullValues, channelValues;
     func.walk([&](linalg::GenericOp op) {
+      if (!near.contains(op))
+        return;
       for (Value r : op->getResults()) {
         auto rt = cast<RankedTensorType>(r.getType());
         if (rt.getShape() == type.getShape())
@@ -1451,9 +1544,9 @@ bool Raiser::tryForward(Value y) {
       }
     }
     // dy = dz * phi'(y): dz is an operand of dy's expression.
-    if (dx && toleranceOf(dyNode) != 0.0) {
+    if (dx && toleranceOf(dyNode, f->yNode) != 0.0) {
       Node *n = dyNode;
-      double tol = toleranceOf(n);
+      double tol = std::max(toleranceOf(n, f->yNode), 1e-6);
       llvm::SetVector<Node *> nodes;
       collect(n, nodes);
       for (Node *g : nodes) {
@@ -1483,7 +1576,7 @@ bool Raiser::tryForward(Value y) {
           Values want(ys.size());
           for (size_t i = 0; i < ys.size(); ++i)
             want[i] = gs[i] * derivative(kind, param, ys[i]);
-          ok = close(*got, want, tol);
+          ok = closeEach(*got, want, tol);
         }
         if (ok) {
           dz = b.valueOf(g);
@@ -1594,27 +1687,35 @@ bool Raiser::tryForward(Value y) {
 void Raiser::run() {
   if (func.getBody().empty() || !func.getBody().hasOneBlock())
     return;
-  // Candidates in program order; each raise changes the function, so start
-  // over until nothing more is found.
-  for (int round = 0; round < 1000; ++round) {
+  // Candidates in program order; each raise changes the function (dead ops
+  // are erased), so the scan starts over, skipping the ops already tried.
+  DenseSet<Operation *> tried;
+  for (int round = 0; round < 100000; ++round) {
+    builders.clear();
     SmallVector<Value> candidates;
     for (auto op : func.getBody().front().getOps<linalg::GenericOp>())
-      for (Value r : op->getResults())
-        candidates.push_back(r);
+      if (!tried.contains(op))
+        for (Value r : op->getResults())
+          candidates.push_back(r);
     bool changed = false;
-    for (Value y : candidates)
+    for (Value y : candidates) {
       if (tryForward(y)) {
         changed = true;
         break;
       }
+      tried.insert(y.getDefiningOp());
+    }
     if (!changed)
       break;
-    // Erase what became dead (the old batch-norm ops).
+    // Erase what became dead (the old batch-norm ops). Their addresses may
+    // be reused by ops made later, which are then not candidates: only
+    // element conversions the pass makes itself.
     Block &block = func.getBody().front();
     for (bool erased = true; erased;) {
       erased = false;
       for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
         if (isOpTriviallyDead(&op)) {
+          tried.erase(&op);
           op.erase();
           erased = true;
         }
