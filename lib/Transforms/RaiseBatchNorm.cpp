@@ -752,20 +752,15 @@ static void collect(Node *n, llvm::SetVector<Node *> &out,
 /// differences that matter).
 static double toleranceOf(Node *root, Node *cut = nullptr) {
   llvm::SetVector<Node *> nodes;
-  std::function<void(Node *)> walk = [&](Node *n) {
-    if (!nodes.insert(n) || n == cut)
-      return;
-    for (Node *op : n->ops)
-      walk(op);
-  };
-  walk(root);
+  collect(root, nodes, cut);
   double tol = 1e-9;
-  for (Node *n : nodes)
-    if (n->kind == Kind::Round)
-      tol = n->number == 32 ? std::max(tol, 1e-6) : -1.0;
-  for (Node *n : nodes)
-    if (n->kind == Kind::Round && n->number != 32)
+  for (Node *n : nodes) {
+    if (n->kind != Kind::Round)
+      continue;
+    if (n->number != 32)
       return 0.0;
+    tol = 1e-6;
+  }
   return tol;
 }
 
@@ -1329,7 +1324,6 @@ bool Raiser::tryForward(Value y) {
           {ActivationKind::ReLU, 0.0},  {ActivationKind::ReLU6, 0.0},
           {ActivationKind::SiLU, 0.0},  {ActivationKind::GELU, 0.0},
           {ActivationKind::Hardswish, 0.0}};
-      llvm::SetVector<Node *> all;
       llvm::MapVector<Value, Node *> candidates;
       for (Operation *user : y.getUsers())
         for (Value r : user->getResults())
@@ -1358,7 +1352,6 @@ bool Raiser::tryForward(Value y) {
         if (g == ActivationKind::LeakyReLU)
           guesses.push_back({ActivationKind::ELU, p});
       }
-      bool found = false;
       for (auto [guessKind, guessParam] : guesses) {
         SmallVector<Value> matched;
         for (auto &[v, n] : candidates) {
@@ -1401,12 +1394,9 @@ bool Raiser::tryForward(Value y) {
           kind = guessKind;
           param = guessParam;
           zs = matched;
-          found = true;
           break;
         }
       }
-      (void)found;
-      (void)all;
     }
 
     bool parametric =
@@ -1647,14 +1637,8 @@ bool Raiser::tryForward(Value y) {
       what = "without its backward (part of it is computed before the "
              "forward's operands are)";
     else if (dx && dz && (dgamma || !f->gamma)) {
-      SmallVector<Value> backward = {dx, dgamma, dbeta, dz};
-      Operation *first = nullptr;
-      for (Value v : {dx, dgamma, dbeta})
-        if (v && v.getDefiningOp() &&
-            (!first || v.getDefiningOp()->isBeforeInBlock(first)))
-          first = v.getDefiningOp();
       OpBuilder bb(func.getContext());
-      bb.setInsertionPoint(first);
+      bb.setInsertionPoint(firstBackward);
       Location bloc = dx.getLoc();
       auto grad = ActivationGradOp::create(bb, bloc, xType, dz, newY, act);
       auto bnGrad = BatchNormTrainGradOp::create(
