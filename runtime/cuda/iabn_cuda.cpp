@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -225,17 +226,38 @@ iabn_status launch(Library &lib, unsigned grid, const typename K::Values &args,
                    void *stream, abi::Variant variant = abi::Variant::Scalar,
                    iabn_dtype dtype = IABN_F32,
                    iabn_activation act = IABN_IDENTITY) {
-  std::string name =
-      abi::getKernelName<K>(variant, static_cast<abi::DType>(dtype),
-                            static_cast<abi::Activation>(act));
-  CUfunction function;
-  IABN_CHECK(driver().moduleGetFunction(&function, lib.module, name.c_str()),
-             ("cuModuleGetFunction(" + name + ")").c_str());
+  // The functions of K, looked up once per (variant, dtype, activation):
+  // the lookup and the name are host costs of every launch otherwise. The
+  // module never changes once loaded (one context per process).
+  constexpr int kSlots = 3 * abi::kNumDTypes * abi::kNumActivations;
+  static std::atomic<CUfunction> functions[kSlots];
+  int slot = (static_cast<int>(variant) * abi::kNumDTypes + dtype) *
+                 abi::kNumActivations +
+             act;
+  if (slot < 0 || slot >= kSlots)
+    return fail(IABN_ERROR_INVALID_ARGUMENT, "kernel variant out of range");
+  CUfunction function = functions[slot].load(std::memory_order_acquire);
+  if (!function) {
+    std::string name =
+        abi::getKernelName<K>(variant, static_cast<abi::DType>(dtype),
+                              static_cast<abi::Activation>(act));
+    IABN_CHECK(
+        driver().moduleGetFunction(&function, lib.module, name.c_str()),
+        ("cuModuleGetFunction(" + name + ")").c_str());
+    functions[slot].store(function, std::memory_order_release);
+  }
   PackedArgs params = PackedArgs::of<K>(args);
-  IABN_CHECK(driver().launchKernel(function, grid, 1, 1, kBlock, 1, 1, 0,
-                                   static_cast<CUstream>(stream), params.data(),
-                                   nullptr),
-             ("cuLaunchKernel(" + name + ")").c_str());
+  CUresult result = driver().launchKernel(function, grid, 1, 1, kBlock, 1, 1,
+                                          0, static_cast<CUstream>(stream),
+                                          params.data(), nullptr);
+  if (result != CUDA_SUCCESS)
+    return check(result,
+                 ("cuLaunchKernel(" +
+                  abi::getKernelName<K>(variant,
+                                        static_cast<abi::DType>(dtype),
+                                        static_cast<abi::Activation>(act)) +
+                  ")")
+                     .c_str());
   return IABN_OK;
 }
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "python"))
 from iabn.torch import InPlaceABN  # noqa: E402
-from iabn.torch import functional as iabn_functional  # noqa: E402
+from iabn.torch import _native as iabn_native  # noqa: E402
 from iabn.torch import _ops as iabn_ops  # noqa: E402
 
 TOL = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 8e-2}
@@ -24,7 +24,7 @@ def rel(a, b):
 
 
 def main():
-    assert iabn_functional._cuda_kernels() is not None, "libiabn_cuda.so"
+    assert iabn_native.has_cuda_kernels(), "libiabn_torch.so with the CUDA kernels"
     failures = 0
     torch.manual_seed(0)
     for dtype in (torch.float32, torch.float16, torch.bfloat16):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "python"))
 from iabn.torch import InPlaceABNSync  # noqa: E402
-from iabn.torch import functional as iabn_functional  # noqa: E402
+from iabn.torch import _native as iabn_native  # noqa: E402
 
 TOL = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 8e-2}
 BATCHES = [5, 11]
@@ -144,7 +144,7 @@ def main():
     if torch.cuda.device_count() < WORLD:
         print(f"FAIL: needs {WORLD} GPUs, found {torch.cuda.device_count()}")
         return 1
-    assert iabn_functional._cuda_kernels() is not None, "libiabn_cuda.so"
+    assert iabn_native.has_cuda_kernels(), "libiabn_torch.so with the CUDA kernels"
     with tempfile.TemporaryDirectory() as tmp:
         ctx = mp.get_context("spawn")
         errors = ctx.SimpleQueue()

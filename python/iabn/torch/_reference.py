@@ -7,7 +7,7 @@ dx = gamma_hat * rstd * (g_y - dbeta / m - x_hat * dgamma_hat / m), and
 dgamma from dgamma_hat by the gamma mode's sign rule.
 
 This module runs on every tensor the compiled GPU kernels do not take (CPU
-tensors, f64, other memory formats; see _dispatch), and it is the reference
+tensors, f64, other memory formats; see _native), and it is the reference
 that the tests tie to the compiled paths: test/python/
 reference-vs-compiled.test runs the fused forward and backward through the
 CPU library the compiler generates from iabn.inplace_abn /

@@ -1,30 +1,25 @@
-"""The InPlace-ABN autograd function and the functional API.
+"""The functional API of InPlace-ABN and its argument checks.
 
-Forward: z = phi(gamma_hat * x_hat + beta), written over x (the input is
-marked dirty); only z is saved, and the backward recovers everything from z
-and dz. The math is in _reference (the one Python copy of it); where it runs
-(the compiled CUDA kernels of libiabn_cuda.so, or the reference in torch) is
-decided in _dispatch; under torch.compile the layer is the custom operator
-pair of _ops. This module holds the argument checks, the eager
-autograd.Function and `inplace_abn`.
+Forward: z = phi(gamma_hat * x_hat + beta), written over x (marked dirty);
+only z is saved, and the backward recovers everything from z and dz. The
+layer is the native operator iabn::inplace_abn_ (iabn::inplace_abn out of
+place; iabn/csrc/ops.cpp), whose autograd is C++: the compiler-generated
+CUDA kernels of libiabn_cuda.so on CUDA tensors, the reference math of
+_reference elsewhere (see _native). Under torch.compile the layer is the
+functional operator pair of _ops.
 """
 
 import torch
-from torch.autograd.function import once_differentiable
 
-from . import _ops
+from . import _native, _ops
 from . import _reference as R
-# Re-exported: code outside the package imports these from here (the GPU
-# checks: _cuda_kernels), some under the names they had before the split.
-from ._dispatch import backward_core, forward_core, like  # noqa: F401
-from ._dispatch import cuda_kernels as _cuda_kernels  # noqa: F401
-from ._dispatch import f32 as _f32  # noqa: F401
-from ._dispatch import kernel_layout as _kernel_layout  # noqa: F401
-from ._dispatch import kernel_options as _kernel_options  # noqa: F401
-from ._dispatch import workspace as _workspace  # noqa: F401
+# Re-exported: code outside the package imports these from here.
+from ._native import like  # noqa: F401
 from ._reference import (apply_gamma_sign, check_batch,  # noqa: F401
                          compute_dtype, gamma_hat, recover)
-from ._reference import broadcast_shape as _shape  # noqa: F401
+
+_INPLACE = _native.ops.inplace_abn_.default
+_OUT_OF_PLACE = _native.ops.inplace_abn.default
 
 INVERTIBLE = ("identity", "leaky_relu", "elu")
 
@@ -48,35 +43,6 @@ def check_gamma_mode(gamma_mode):
     if gamma_mode not in GAMMA_MODES:
         raise ValueError(f"gamma_mode must be sign_clamp or abs_plus_eps, got "
                          f"{gamma_mode!r}")
-
-
-class InPlaceABNFunction(torch.autograd.Function):
-    """The eager form: z overwrites x (marked dirty), or goes to a new
-    tensor when `inplace` is False (x is still needed elsewhere); either way
-    only z is saved for the backward."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training,
-                factor, eps, activation, param, gamma_mode, inplace=True):
-        z = x if inplace else torch.empty_like(x)
-        _, var, layout = forward_core(x, z, weight, bias, running_mean,
-                                      running_var, training, factor, eps,
-                                      activation, param, gamma_mode)
-        if inplace:
-            ctx.mark_dirty(x)
-        ctx.save_for_backward(z, weight, bias, var)
-        ctx.config = (training, eps, activation, param, gamma_mode, layout)
-        return z
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, dz):
-        z, weight, bias, var = ctx.saved_tensors
-        training, eps, activation, param, gamma_mode, layout = ctx.config
-        dx, dgamma, dbeta = backward_core(z, dz, weight, bias, var, training,
-                                          eps, activation, param, gamma_mode,
-                                          layout)
-        return input_grads(ctx, dx, dgamma, dbeta, weight, bias)
 
 
 def input_grads(ctx, dx, dgamma, dbeta, weight, bias, arguments=12):
@@ -126,7 +92,7 @@ def inplace_abn(x, weight, bias, running_mean=None, running_var=None,
         return _ops.inplace_abn(x, weight, bias, running_mean, running_var,
                                 training, momentum, eps, activation,
                                 activation_param, gamma_mode)
-    return InPlaceABNFunction.apply(x, weight, bias, running_mean,
-                                    running_var, training, momentum, eps,
-                                    activation, activation_param, gamma_mode,
-                                    inplace)
+    return (_INPLACE if inplace else _OUT_OF_PLACE)(
+        x, weight, bias, running_mean, running_var, training,
+        float(momentum), float(eps), activation, float(activation_param),
+        gamma_mode)

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch.autograd.function import once_differentiable
 
-from . import _dispatch as D
+from . import _native as N
 from . import _reference as R
 from . import functional as F
 
@@ -35,17 +35,13 @@ def merge_statistics(counts, means, variances):
     return mean, var, total
 
 
-def _local_statistics(x, layout, compute):
+def _local_statistics(x, kernels, compute):
     c = x.shape[1]
     if x.numel() == 0:
         zeros = torch.zeros(c, dtype=compute, device=x.device)
         return zeros, zeros.clone()
-    if layout is not None:
-        k = D.cuda_kernels()
-        mean, var = torch.empty(2, c, device=x.device)
-        k.statistics(layout, x, mean, var,
-                     workspace=D.workspace(k, layout, x.device))
-        return mean, var
+    if kernels:
+        return N.ops.statistics(x)
     return R.batch_statistics(x, compute)
 
 
@@ -55,9 +51,9 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
                 activation, param, gamma_mode, group, inplace=True):
         c = x.shape[1]
         n = x.numel() // c if c else 0
-        layout = D.kernel_layout(x) if x.numel() else None
+        kernels = N.kernels_apply(x)
         compute = R.compute_dtype(x)
-        mean, var = _local_statistics(x, layout, compute)
+        mean, var = _local_statistics(x, kernels, compute)
 
         packed = torch.cat([
             torch.tensor([float(n)], dtype=torch.float64, device=x.device),
@@ -81,14 +77,16 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
         mean, var = mean.to(compute), var.to(compute)
 
         # Normalization with the merged statistics: the inference form.
-        z = x if inplace else torch.empty_like(x)
         if x.numel():
-            D.forward_core(x, z, weight, bias, mean, var, False, 0.0, eps,
-                           activation, param, gamma_mode)
+            z = (N.ops.inplace_abn_ if inplace else N.ops.inplace_abn)(
+                x, weight, bias, mean, var, False, 0.0, eps, activation,
+                param, gamma_mode)
+        else:
+            z = x if inplace else torch.empty_like(x)
         if inplace:
             ctx.mark_dirty(x)
         ctx.save_for_backward(z, weight, bias, var)
-        ctx.config = (eps, activation, param, gamma_mode, layout, group,
+        ctx.config = (eps, activation, param, gamma_mode, kernels, group,
                       count)
         return z
 
@@ -96,7 +94,7 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, dz):
         z, weight, bias, var = ctx.saved_tensors
-        eps, activation, param, gamma_mode, layout, group, count = ctx.config
+        eps, activation, param, gamma_mode, kernels, group, count = ctx.config
         c = z.shape[1]
         if z.numel() == 0:
             sums = torch.zeros(2 * c, dtype=R.compute_dtype(z),
@@ -104,30 +102,21 @@ class InPlaceABNSyncFunction(torch.autograd.Function):
             local = sums.clone()
             dist.all_reduce(sums, group=group)
             dx = torch.zeros_like(z)
-        elif layout is not None:
-            k = D.cuda_kernels()
-            opts = D.kernel_options(activation, param, gamma_mode, eps)
-            w, b, v = D.f32(weight), D.f32(bias), var.float()
-            channels_last = z.dim() == 4 and not z.is_contiguous()
-            dz = dz.to(z.dtype).contiguous(
-                memory_format=torch.channels_last if channels_last
-                else torch.contiguous_format)
-            ws = D.workspace(k, layout, z.device)
-            sums = torch.empty(2 * c, device=z.device)
-            k.backward_reduce(layout, opts, z, dz, w, b, v, sums,
-                              workspace=ws)
+        elif kernels:
+            sums = N.ops.backward_reduce(z, dz, weight, bias, var, eps,
+                                         activation, param, gamma_mode)
             local = sums.clone()
             dist.all_reduce(sums, group=group)
-            dx = torch.empty_like(z)
-            k.backward_apply(layout, opts, z, dz, dx, w, b, v, sums, count,
-                             workspace=ws)
+            dx = N.ops.backward_apply(z, dz, weight, bias, var, sums,
+                                      float(count), eps, activation, param,
+                                      gamma_mode)
         else:
             gy, xhat, coef = R.recover(z, dz, weight, bias, var, eps,
                                        activation, param, gamma_mode)
             sums = torch.cat(R.grad_sums(gy, xhat))
             local = sums.clone()
             dist.all_reduce(sums, group=group)
-            dx = D.like(z, R.train_grad_input(gy, xhat, coef, sums[:c],
+            dx = N.like(z, R.train_grad_input(gy, xhat, coef, sums[:c],
                                               sums[c:], count))
         return F.input_grads(
             ctx, dx, R.apply_gamma_sign(local[c:], weight, gamma_mode),
