@@ -20,9 +20,15 @@ step() {
   [ $rc -eq 0 ] || status=1
 }
 nvidia-smi -L
+if [ ! -f "$IABN_LIB_DIR/libiabn_torch.so" ] || ! python3 -c "
+import torch; torch.ops.load_library('$IABN_LIB_DIR/libiabn_torch.so')
+assert torch._C._dispatch_has_kernel_for_dispatch_key('iabn::statistics', 'CUDA')" 2>/dev/null; then
+  step build_ops scripts/gpu_build_ops.sh
+fi
 step check_gpu python3 test/GPU/check_gpu.py "$IABN_LIB_DIR/libiabn_cuda.so"
 step check_nn_gpu python3 test/GPU/check_nn_gpu.py
 step check_models_gpu python3 test/GPU/check_models_gpu.py
+step check_cuda_graphs_gpu python3 test/GPU/check_cuda_graphs_gpu.py
 if python3 -c 'import torchvision' 2>/dev/null; then
   step check_store_y_gpu python3 test/GPU/check_store_y_gpu.py
 fi
