@@ -61,13 +61,7 @@ def main():
         bn = nn.Sequential(nn.BatchNorm2d(c), nn.LeakyReLU(0.01)).cuda()
         iabn = InPlaceABN(c, activation="leaky_relu",
                           activation_param=0.01).cuda()
-        if dtype != torch.float32:  # f16/bf16 data, f32 parameters
-            bn_layer = lambda t, bn=bn: bn(t)  # noqa: E731
-        else:
-            bn_layer = bn
-        bn_half = dtype != torch.float32
-        if bn_half:
-            bn = bn.to(dtype)
+        bn_layer = bn  # f16/bf16 data with f32 parameters, as autocast
         base = per_call(lambda t: t, x, iters)
         t_bn = per_call(bn_layer, x, iters) - base
         t_iabn = per_call(iabn, x, iters) - base
