@@ -43,7 +43,7 @@ def launches(layer, x):
     kernels = [e for e in prof.events()
                if e.device_type == torch.autograd.DeviceType.CUDA]
     # The mul's backward (one kernel) is not the layer's.
-    return len(kernels) - 1
+    return len(kernels) - 1, sorted(e.name[:48] for e in kernels)
 
 
 def main():
@@ -55,6 +55,7 @@ def main():
              ((8, 512, 28, 28), torch.float16, 200),
              ((64, 2048, 7, 7), torch.float32, 200),
              ((32, 256, 56, 56), torch.bfloat16, 100)]
+    names = {}
     for shape, dtype, iters in cases:
         c = shape[1]
         x = torch.randn(*shape, device="cuda", dtype=dtype)
@@ -65,9 +66,13 @@ def main():
         base = per_call(lambda t: t, x, iters)
         t_bn = per_call(bn_layer, x, iters) - base
         t_iabn = per_call(iabn, x, iters) - base
+        (n_bn, k_bn), (n_iabn, k_iabn) = launches(bn, x), launches(iabn, x)
+        names[shape] = (k_bn, k_iabn)
         print(f"| {tuple(shape)} | {str(dtype)[6:]} | {t_bn:.1f} | "
-              f"{t_iabn:.1f} | {t_iabn / t_bn:.2f} | {launches(bn, x)} | "
-              f"{launches(iabn, x)} |", flush=True)
+              f"{t_iabn:.1f} | {t_iabn / t_bn:.2f} | {n_bn} | {n_iabn} |",
+              flush=True)
+    for shape, (k_bn, k_iabn) in names.items():
+        print(f"kernels {shape}: BN {k_bn}\n  IABN {k_iabn}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def build(name, variant):
 
 
 COMPILE = {"on": False, "mode": None}
+SIZE = {"pixels": 224}
 
 
 def trainer(name, variant, batch, precision):
@@ -58,7 +59,7 @@ def trainer(name, variant, batch, precision):
     if COMPILE["on"]:
         model = torch.compile(model, mode=COMPILE["mode"])
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 3, 224, 224, device="cuda")
+    x = torch.randn(batch, 3, SIZE["pixels"], SIZE["pixels"], device="cuda")
     target = torch.randint(0, 1000, (batch,), device="cuda")
     loss_fn = nn.CrossEntropyLoss()
 
@@ -133,6 +134,8 @@ def main():
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--max-batch", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--size", type=int, default=224,
+                        help="image height and width")
     parser.add_argument("--compile", nargs="?", const="default",
                         help="torch.compile the model (optionally a mode, "
                         "e.g. max-autotune-no-cudagraphs)")
@@ -140,11 +143,12 @@ def main():
     if args.compile:
         COMPILE["on"] = True
         COMPILE["mode"] = None if args.compile == "default" else args.compile
+    SIZE["pixels"] = args.size
     torch.backends.cudnn.benchmark = True
     variants = args.variants.split(",")
     assert variants[0] == "bn", "the baseline (bn) comes first"
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}"
-          f", {args.model} batch {args.batch} 224x224, SGD step, median of "
+          f", {args.model} batch {args.batch} {args.size}x{args.size}, SGD step, median of "
           f"{args.steps}" + (f", torch.compile({args.compile})"
                              if args.compile else ""))
     print("| precision | layer | peak memory GiB | vs BN | step ms | vs BN |"
@@ -158,6 +162,7 @@ def main():
                                args.steps)
             base = base or (peak, ms)
             row = {"model": args.model, "batch": args.batch,
+                   "size": args.size, "compile": args.compile,
                    "precision": precision, "variant": variant,
                    "peak_bytes": peak, "step_ms": ms,
                    "memory_vs_bn": (peak - base[0]) / base[0],

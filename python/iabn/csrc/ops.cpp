@@ -102,7 +102,10 @@ void checkInput(const Tensor &x, bool training, bool haveRunning,
     TORCH_CHECK_VALUE(param > 0, std::string(activation),
                       " needs activation_param > 0 to be invertible, got ",
                       param);
-  if (training && x.numel() > 0)
+  // Under a tracer with symbolic shapes the caller has checked the batch
+  // (iabn.torch.functional); concrete tensors are checked here.
+  if (training && !x.unsafeGetTensorImpl()->has_symbolic_sizes_strides() &&
+      x.numel() > 0)
     TORCH_CHECK_VALUE(x.numel() / x.size(1) >= 2,
                       "Expected more than 1 value per channel when training, "
                       "got input size ",
@@ -420,8 +423,8 @@ functionalForwardMeta(const Tensor &x, const optional<Tensor> &,
                       double, c10::string_view) {
   auto stats = x.options().dtype(computeType(x)).memory_format(
       at::MemoryFormat::Contiguous);
-  return {at::empty_like(x), at::empty({x.size(1)}, stats),
-          at::empty({x.size(1)}, stats)};
+  return {at::empty_like(x), at::empty_symint({x.sym_size(1)}, stats),
+          at::empty_symint({x.sym_size(1)}, stats)};
 }
 
 std::tuple<Tensor, Tensor, Tensor>
@@ -430,8 +433,8 @@ backwardMeta(const Tensor &z, const Tensor &, const optional<Tensor> &,
              c10::string_view, double, c10::string_view) {
   auto stats = z.options().dtype(computeType(z)).memory_format(
       at::MemoryFormat::Contiguous);
-  return {at::empty_like(z), at::empty({z.size(1)}, stats),
-          at::empty({z.size(1)}, stats)};
+  return {at::empty_like(z), at::empty_symint({z.sym_size(1)}, stats),
+          at::empty_symint({z.sym_size(1)}, stats)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -525,14 +528,15 @@ Tensor backwardApplyCUDA(const Tensor &z, const Tensor &dz,
 
 std::tuple<Tensor, Tensor> statisticsMeta(const Tensor &x) {
   auto stats = x.options().dtype(at::kFloat);
-  return {at::empty({x.size(1)}, stats), at::empty({x.size(1)}, stats)};
+  return {at::empty_symint({x.sym_size(1)}, stats),
+          at::empty_symint({x.sym_size(1)}, stats)};
 }
 
 Tensor backwardReduceMeta(const Tensor &z, const Tensor &,
                           const optional<Tensor> &, const optional<Tensor> &,
                           const Tensor &, double, c10::string_view, double,
                           c10::string_view) {
-  return at::empty({2 * z.size(1)}, z.options().dtype(at::kFloat));
+  return at::empty_symint({z.sym_size(1) * 2}, z.options().dtype(at::kFloat));
 }
 
 Tensor backwardApplyMeta(const Tensor &z, const Tensor &,
