@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _ops
+from .functional import _INPLACE, _OUT_OF_PLACE
 from .functional import check_activation, check_gamma_mode, inplace_abn
 from .sync import inplace_abn_sync
 
@@ -190,8 +191,21 @@ class InPlaceABN(ABN):
 
     def forward(self, x):
         self._check_usable(x)
-        return inplace_abn(x, self.weight, self.bias, inplace=self.inplace,
-                           **self._arguments(x))
+        if _ops.compiling() or x.numel() == 0:
+            return inplace_abn(x, self.weight, self.bias,
+                               inplace=self.inplace, **self._arguments(x))
+        # The eager path: straight to the native operator, which checks the
+        # options and the batch itself (the module checked them when it was
+        # built); every Python step here is per-call host time.
+        self._check_input(x)
+        factor = self._factor()
+        tracked = self.track_running_stats
+        return (_INPLACE if self.inplace else _OUT_OF_PLACE)(
+            x, self.weight, self.bias,
+            self.running_mean if tracked else None,
+            self.running_var if tracked else None,
+            self.training or not tracked, float(factor), self.eps,
+            self.activation, self.activation_param, self.gamma_mode)
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.inplace else
