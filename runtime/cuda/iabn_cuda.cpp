@@ -121,11 +121,25 @@ struct Library {
 
 std::mutex libraryMutex;
 Library library;
+/// library.module once the library is complete (published after its
+/// fields, read without the lock).
+std::atomic<CUmodule> loadedModule{nullptr};
 
 iabn_status getLibrary(Library *&out) {
   Driver &d = driver();
   if (!d.loaded)
     return fail(IABN_ERROR_NO_DRIVER, "%s", d.loadError.c_str());
+  // The common case, once loaded: the caller's current context is the
+  // library's (one driver call, no lock, no cuInit).
+  if (CUmodule module = loadedModule.load(std::memory_order_acquire)) {
+    CUcontext current = nullptr;
+    if (d.ctxGetCurrent(&current) == CUDA_SUCCESS && current &&
+        current == library.context) {
+      (void)module;
+      out = &library;
+      return IABN_OK;
+    }
+  }
   std::lock_guard<std::mutex> lock(libraryMutex);
   IABN_CHECK(d.init(0), "cuInit");
   CUcontext context = nullptr;
@@ -155,6 +169,7 @@ iabn_status getLibrary(Library *&out) {
                "cuDeviceGetAttribute");
     library.module = module;
     library.context = context;
+    loadedModule.store(module, std::memory_order_release);
   }
   out = &library;
   return IABN_OK;
