@@ -25,34 +25,6 @@
 using namespace mlir;
 using namespace mlir::iabn;
 
-void mlir::iabn::buildInPlaceABNPipeline(
-    OpPassManager &pm, const InPlaceABNPipelineOptions &options) {
-  InPlaceABNPassOptions rewrite;
-  rewrite.gammaMode = options.gammaMode;
-  rewrite.allowRecompute = options.recompute;
-  rewrite.overwriteArguments = options.overwriteArguments;
-  rewrite.decisionsFile = options.decisionsFile;
-  // Clean up first, so that the rewrite's remarks (One-Shot Analysis of the
-  // rewritten graph) describe the graph that is bufferized in the end: folds
-  // such as cast(cast(x)) change which copies bufferization makes.
-  {
-    OpPassManager &funcPm = pm.nest<func::FuncOp>();
-    funcPm.addPass(createCanonicalizerPass());
-    funcPm.addPass(createCSEPass());
-  }
-  if (options.raise) {
-    // Front-end graphs: batch norms written in linalg become iabn ops; the
-    // old ops are erased, and the clean-up folds what they left.
-    pm.addPass(createRaiseBatchNormPass());
-    OpPassManager &funcPm = pm.nest<func::FuncOp>();
-    funcPm.addPass(createCanonicalizerPass());
-    funcPm.addPass(createCSEPass());
-  }
-  pm.addPass(createInPlaceABNPass(rewrite));
-  OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  funcPm.addPass(createCanonicalizerPass());
-  funcPm.addPass(createCSEPass());
-}
 
 void mlir::iabn::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertIABNToLinalgPass());
@@ -110,8 +82,5 @@ void mlir::iabn::registerPipelines() {
       "Lower iabn graphs to the LLVM dialect for the CPU (linalg, in-place "
       "bufferization, loops, LLVM)",
       buildCPULoweringPipeline);
-  PassPipelineRegistration<InPlaceABNPipelineOptions>(
-      "iabn-pipeline",
-      "Rewrite BatchNorm->activation chains into InPlace-ABN, then clean up",
-      buildInPlaceABNPipeline);
+  registerInPlaceABNPipeline();
 }

@@ -79,6 +79,9 @@ void buildGPUKernelLibraryPipeline(OpPassManager &pm,
 /// `--iabn-gpu-pipeline`.
 void registerPipelines();
 
+/// Registers `--iabn-pipeline` only (library IABNRewritePipeline).
+void registerInPlaceABNPipeline();
+
 } // namespace iabn
 } // namespace mlir
 
