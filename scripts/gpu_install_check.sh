@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 venv=$(mktemp -d)/venv
 python3 -m venv --system-site-packages "$venv"
+# Where python3 is itself a virtual environment (the GPU machine's torch
+# lives in one), the new one sees its packages through a .pth file.
+parent=$(python3 -c 'import site, sys; print(site.getsitepackages()[0] if sys.prefix != sys.base_prefix else "")')
+if [ -n "$parent" ]; then
+  echo "$parent" > "$("$venv/bin/python" -c 'import site; print(site.getsitepackages()[0])')/parent-env.pth"
+fi
 "$venv/bin/python" -m pip install -q --no-build-isolation --no-deps \
   --no-index ./python
 cd "$(dirname "$venv")"
