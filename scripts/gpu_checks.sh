@@ -2,7 +2,8 @@
 # The GPU checks, on a machine with CUDA GPUs and PyTorch (no LLVM needed):
 # the kernel library, the PyTorch layers (autocast, torch.compile), the
 # synchronized layer on 2 GPUs (skipped with one), and the CPU-free part of
-# the pytest suite. Needs build/lib/libiabn_cuda.so (built where LLVM is).
+# the pytest suite. Needs build/lib/libiabn_cuda.so (built where LLVM is);
+# builds the PyTorch operators (libiabn_torch.so) there when missing.
 # Writes logs under ${OUT:-/tmp/iabn-gpu-checks}; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-          cmake ninja-build ccache python3-numpy python3-torch python3-torchvision
+          cmake ninja-build ccache python3-numpy python3-torch libtorch-dev python3-torchvision
           python3-pytest python3-pip python3-venv python3-setuptools)
 missing=()
 for p in "${packages[@]}"; do
