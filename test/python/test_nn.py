@@ -195,3 +195,73 @@ def test_empty_batch_behaves_as_batchnorm():
         bn = torch.nn.BatchNorm2d(3).train(training)
         x = torch.randn(0, 3, 4, 4)
         assert m(x.clone()).shape == bn(x.clone()).shape == (0, 3, 4, 4)
+
+
+def _raises_and_leaves(f, tensors, match, error=RuntimeError):
+    """f() raises `error` matching `match`, and every tensor in `tensors` is
+    unchanged afterwards (a rejected call writes nothing)."""
+    before = [t.detach().clone() for t in tensors]
+    with pytest.raises(error, match=match):
+        f()
+    for t, b in zip(tensors, before):
+        assert torch.equal(t.detach(), b)
+
+
+def test_rejected_inplace_writes_change_nothing():
+    """PyTorch's in-place checks run before the layer writes: a leaf that
+    requires grad, a view of one, a view from a multi-output op, a layer
+    with a full backward hook (its input is a custom Function's view)."""
+    torch.manual_seed(0)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    leaf = torch.randn(4, 3, 2, 2, requires_grad=True)
+    _raises_and_leaves(lambda: inplace_abn(leaf, None, None, rm, rv),
+                       [leaf, rm, rv], "leaf Variable that requires grad")
+    _raises_and_leaves(lambda: InPlaceABN(3)(leaf[1:]), [leaf],
+                       "view of a leaf Variable")
+    a, _ = torch.nn.Conv2d(3, 6, 1)(torch.randn(2, 3, 4, 4)).chunk(2, 1)
+    _raises_and_leaves(lambda: InPlaceABN(3)(a), [a],
+                       "returns multiple views")
+    hooked = InPlaceABN(3)
+    hooked.register_full_backward_hook(lambda *args: None)
+    y = torch.nn.Conv2d(3, 3, 1)(torch.randn(2, 3, 4, 4))
+    _raises_and_leaves(lambda: hooked(y), [y], "is a view and is being "
+                       "modified inplace")
+
+
+@pytest.mark.parametrize("case", ["weight4", "weight1", "bias0d", "var_none",
+                                  "meta_weight"])
+def test_bad_layer_tensors_are_refused_before_writing(case):
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 2, 2)
+    rm, rv = torch.zeros(3), torch.ones(3)
+    args = {"weight4": (torch.ones(4), None, rm, rv),
+            "weight1": (torch.ones(1), None, rm, rv),
+            "bias0d": (None, torch.tensor(0.5), rm, rv),
+            "var_none": (None, None, rm, None),
+            "meta_weight": (torch.ones(3, device="meta"), None, rm, rv)}[case]
+    error, match = (RuntimeError, "expected all tensors on cpu") \
+        if case == "meta_weight" else (ValueError, "should contain 3|both")
+    _raises_and_leaves(lambda: inplace_abn(x, *args), [x, rm, rv], match,
+                       error)
+
+
+def test_operators_check_their_tensors():
+    """The operators called directly: devices and sizes of dz and var."""
+    ops = torch.ops.iabn
+    x = torch.randn(4, 3, 2, 2)
+    z, _, var = ops.inplace_abn_forward(x, None, None, None, None, True,
+                                        1e-5, "leaky_relu", 0.01, "sign_clamp")
+    conf = (True, 1e-5, "leaky_relu", 0.01, "sign_clamp")
+    with pytest.raises(RuntimeError, match="dz is on meta"):
+        ops.inplace_abn_backward(z, torch.ones_like(z, device="meta"), None,
+                                 None, var, *conf)
+    with pytest.raises(ValueError, match="var should contain 3"):
+        ops.inplace_abn_backward(z, torch.ones_like(z), None, None, var[:2],
+                                 *conf)
+    with pytest.raises(ValueError, match="dz has shape"):
+        ops.inplace_abn_backward(z, torch.ones(4, 3, 2, 1), None, None, var,
+                                 *conf)
+    with pytest.raises(RuntimeError, match="weight is on meta"):
+        ops.inplace_abn_forward(x, torch.ones(3, device="meta"), None, None,
+                                None, True, 1e-5, "leaky_relu", 0.01,
+                                "sign_clamp")

@@ -30,6 +30,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
 #include <torch/csrc/autograd/autograd_not_implemented_fallback.h>
 #include <torch/library.h>
 
@@ -110,6 +111,57 @@ void checkInput(const Tensor &x, bool training, bool haveRunning,
                       "Expected more than 1 value per channel when training, "
                       "got input size ",
                       x.sizes());
+}
+
+bool given(const optional<Tensor> &t) { return t.has_value() && t->defined(); }
+
+bool concrete(const Tensor &t) {
+  return !t.unsafeGetTensorImpl()->has_symbolic_sizes_strides();
+}
+
+/// A per-channel argument: on x's device, with `count` values (unless the
+/// shapes are symbolic). Checked before anything is written: a rejected
+/// call leaves x and the running statistics as they were.
+void checkPerChannel(const Tensor &x, const Tensor &t, const char *name,
+                     int64_t factor = 1) {
+  TORCH_CHECK(t.device() == x.device(), "iabn: expected all tensors on ",
+              x.device(), ", but ", name, " is on ", t.device());
+  if (concrete(x) && concrete(t))
+    TORCH_CHECK_VALUE(t.numel() == factor * x.size(1), "iabn: ", name,
+                      " should contain ", factor * x.size(1),
+                      " elements, not ", t.numel());
+}
+
+/// The checks of the layer's tensors: weight, bias and the running
+/// statistics (both or neither) per channel on x's device.
+void checkLayerTensors(const Tensor &x, const optional<Tensor> &weight,
+                       const optional<Tensor> &bias,
+                       const optional<Tensor> &runningMean,
+                       const optional<Tensor> &runningVar) {
+  TORCH_CHECK_VALUE(given(runningMean) == given(runningVar),
+                    "iabn: running_mean and running_var must both be given "
+                    "or both be None");
+  if (given(weight))
+    checkPerChannel(x, *weight, "weight");
+  if (given(bias))
+    checkPerChannel(x, *bias, "bias");
+  if (given(runningMean)) {
+    checkPerChannel(x, *runningMean, "running_mean");
+    checkPerChannel(x, *runningVar, "running_var");
+  }
+}
+
+/// The checks of the backward's tensors.
+void checkBackwardTensors(const Tensor &z, const Tensor &dz,
+                          const optional<Tensor> &weight,
+                          const optional<Tensor> &bias, const Tensor &var) {
+  TORCH_CHECK(dz.device() == z.device(), "iabn: expected all tensors on ",
+              z.device(), ", but dz is on ", dz.device());
+  if (concrete(z) && concrete(dz))
+    TORCH_CHECK_VALUE(dz.sizes() == z.sizes(), "iabn: dz has shape ",
+                      dz.sizes(), ", z has ", z.sizes());
+  checkLayerTensors(z, weight, bias, c10::nullopt, c10::nullopt);
+  checkPerChannel(z, var, "var");
 }
 
 /// The accumulation dtype of data of x's dtype: f64 for f64, else f32.
@@ -332,8 +384,7 @@ backwardImpl(const Tensor &z, const Tensor &dz, const optional<Tensor> &weight,
              c10::string_view gammaMode) {
   checkInput(z, /*training=*/false, /*haveRunning=*/true, activation, param,
              gammaMode, /*needsInverse=*/true);
-  TORCH_CHECK_VALUE(dz.sizes() == z.sizes(), "iabn: dz has shape ", dz.sizes(),
-                    ", z has ", z.sizes());
+  checkBackwardTensors(z, dz, weight, bias, var);
 #ifdef IABN_WITH_CUDA
   if (training) {
     if (auto layout = kernelLayout(z)) {
@@ -372,8 +423,9 @@ Tensor &inplaceKernel(Tensor &x, const optional<Tensor> &weight,
                       const optional<Tensor> &runningVar, bool training,
                       double factor, double eps, c10::string_view activation,
                       double param, c10::string_view gammaMode) {
-  checkInput(x, training, runningMean.has_value(), activation, param,
-             gammaMode, /*needsInverse=*/false);
+  checkInput(x, training, given(runningMean), activation, param, gammaMode,
+             /*needsInverse=*/false);
+  checkLayerTensors(x, weight, bias, runningMean, runningVar);
   forwardInto(x, x, weight, bias, runningMean, runningVar, training, factor,
               eps, activation, param, gammaMode);
   return x;
@@ -386,8 +438,9 @@ Tensor outOfPlaceKernel(const Tensor &x, const optional<Tensor> &weight,
                         double factor, double eps,
                         c10::string_view activation, double param,
                         c10::string_view gammaMode) {
-  checkInput(x, training, runningMean.has_value(), activation, param,
-             gammaMode, /*needsInverse=*/false);
+  checkInput(x, training, given(runningMean), activation, param, gammaMode,
+             /*needsInverse=*/false);
+  checkLayerTensors(x, weight, bias, runningMean, runningVar);
   Tensor z = at::empty_like(x);
   forwardInto(x, z, weight, bias, runningMean, runningVar, training, factor,
               eps, activation, param, gammaMode);
@@ -404,8 +457,9 @@ functionalForward(const Tensor &x, const optional<Tensor> &weight,
                   const optional<Tensor> &runningVar, bool training,
                   double eps, c10::string_view activation, double param,
                   c10::string_view gammaMode) {
-  checkInput(x, training, runningMean.has_value(), activation, param,
-             gammaMode, /*needsInverse=*/false);
+  checkInput(x, training, given(runningMean), activation, param, gammaMode,
+             /*needsInverse=*/false);
+  checkLayerTensors(x, weight, bias, runningMean, runningVar);
   Tensor z = at::empty_like(x);
   optional<Tensor> none;
   auto [mean, var] =
@@ -417,10 +471,12 @@ functionalForward(const Tensor &x, const optional<Tensor> &weight,
 }
 
 std::tuple<Tensor, Tensor, Tensor>
-functionalForwardMeta(const Tensor &x, const optional<Tensor> &,
-                      const optional<Tensor> &, const optional<Tensor> &,
-                      const optional<Tensor> &, bool, double, c10::string_view,
-                      double, c10::string_view) {
+functionalForwardMeta(const Tensor &x, const optional<Tensor> &weight,
+                      const optional<Tensor> &bias,
+                      const optional<Tensor> &runningMean,
+                      const optional<Tensor> &runningVar, bool, double,
+                      c10::string_view, double, c10::string_view) {
+  checkLayerTensors(x, weight, bias, runningMean, runningVar);
   auto stats = x.options().dtype(computeType(x)).memory_format(
       at::MemoryFormat::Contiguous);
   return {at::empty_like(x), at::empty_symint({x.sym_size(1)}, stats),
@@ -428,9 +484,10 @@ functionalForwardMeta(const Tensor &x, const optional<Tensor> &,
 }
 
 std::tuple<Tensor, Tensor, Tensor>
-backwardMeta(const Tensor &z, const Tensor &, const optional<Tensor> &,
-             const optional<Tensor> &, const Tensor &, bool, double,
+backwardMeta(const Tensor &z, const Tensor &dz, const optional<Tensor> &weight,
+             const optional<Tensor> &bias, const Tensor &var, bool, double,
              c10::string_view, double, c10::string_view) {
+  checkBackwardTensors(z, dz, weight, bias, var);
   auto stats = z.options().dtype(computeType(z)).memory_format(
       at::MemoryFormat::Contiguous);
   return {at::empty_like(z), at::empty_symint({z.sym_size(1)}, stats),
@@ -484,6 +541,7 @@ Tensor backwardReduceCUDA(const Tensor &z, const Tensor &dz,
                           double param, c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_reduce");
   checkInput(z, false, true, activation, param, gammaMode, true);
+  checkBackwardTensors(z, dz, weight, bias, var);
   c10::cuda::CUDAGuard guard(z.device());
   iabn_options options = kernelOptions(activation, param, gammaMode, eps);
   Tensor g = kernelGrad(layout, z, dz);
@@ -508,6 +566,8 @@ Tensor backwardApplyCUDA(const Tensor &z, const Tensor &dz,
                          c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_apply");
   checkInput(z, false, true, activation, param, gammaMode, true);
+  checkBackwardTensors(z, dz, weight, bias, var);
+  checkPerChannel(z, sums, "sums", 2);
   c10::cuda::CUDAGuard guard(z.device());
   iabn_options options = kernelOptions(activation, param, gammaMode, eps);
   Tensor g = kernelGrad(layout, z, dz);
@@ -616,8 +676,9 @@ struct EagerFunction : public torch::autograd::Function<EagerFunction> {
                         optional<Tensor> runningVar, bool training,
                         double factor, double eps, std::string activation,
                         double param, std::string gammaMode, bool inplace) {
-    checkInput(x, training, runningMean.has_value(), activation, param,
+    checkInput(x, training, given(runningMean), activation, param,
                gammaMode, /*needsInverse=*/true);
+    checkLayerTensors(x, weight, bias, runningMean, runningVar);
     Tensor z;
     Tensor var;
     {
@@ -650,8 +711,9 @@ struct FunctionalFunction
                                optional<Tensor> runningVar, bool training,
                                double eps, std::string activation,
                                double param, std::string gammaMode) {
-    checkInput(x, training, runningMean.has_value(), activation, param,
+    checkInput(x, training, given(runningMean), activation, param,
                gammaMode, /*needsInverse=*/true);
+    checkLayerTensors(x, weight, bias, runningMean, runningVar);
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("iabn::inplace_abn_forward", "")
                          .typed<decltype(functionalForward)>();
@@ -681,6 +743,12 @@ Tensor &inplaceAutograd(Tensor &x, const optional<Tensor> &weight,
                         double factor, double eps,
                         c10::string_view activation, double param,
                         c10::string_view gammaMode) {
+  // PyTorch's own checks of an in-place write (a leaf that requires grad,
+  // a view of one, a view from a multi-output op or a custom Function), made
+  // before anything is written, with PyTorch's messages.
+  torch::autograd::check_inplace(
+      x, x.requires_grad() || (given(weight) && weight->requires_grad()) ||
+             (given(bias) && bias->requires_grad()));
   Tensor z = EagerFunction::apply(
       x, weight, bias, runningMean,
       runningVar, training, factor, eps, std::string(activation), param,

@@ -143,7 +143,11 @@ class InPlaceABN(ABN):
     give its outputs) or "sign_clamp" (equal to BatchNorm whenever |gamma| >=
     eps; what iabn.torch.convert uses). inplace=False writes z to a new
     tensor, for inputs that are still read afterwards (e.g. a residual
-    shortcut): the backward still keeps only z."""
+    shortcut): the backward still keeps only z. As for any in-place op,
+    do not put an in-place layer first in a non-reentrant
+    torch.utils.checkpoint segment: the recomputation re-reads the
+    segment's input, which the layer overwrote (PyTorch 1.13 does not
+    detect it); use inplace=False there."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, activation="leaky_relu",
