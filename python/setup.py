@@ -69,6 +69,18 @@ def cuda_include_dirs():
     return dirs[:1]
 
 
+def cxx_standard():
+    """C++17, or C++20 where the installed torch's headers require it
+    (they say so in ATen/ATen.h)."""
+    for d in cpp_extension.include_paths():
+        aten = os.path.join(d, "ATen", "ATen.h")
+        if os.path.exists(aten):
+            with open(aten) as f:
+                if "C++20 or later" in f.read():
+                    return "c++20"
+    return "c++17"
+
+
 define_macros = []
 include_dirs = [os.path.join(ROOT, "include")]
 libraries = []
@@ -85,7 +97,7 @@ ops = cpp_extension.CppExtension(
         os.path.join(HERE, "iabn", "csrc", "ops.cpp"), os.getcwd())],
     include_dirs=include_dirs, define_macros=define_macros,
     libraries=libraries, extra_link_args=extra_link_args,
-    extra_compile_args=["-O2", "-std=c++17"])
+    extra_compile_args=["-O2", f"-std={cxx_standard()}"])
 
 
 class BuildOps(cpp_extension.BuildExtension):
