@@ -265,3 +265,10 @@ def test_operators_check_their_tensors():
         ops.inplace_abn_forward(x, torch.ones(3, device="meta"), None, None,
                                 None, True, 1e-5, "leaky_relu", 0.01,
                                 "sign_clamp")
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-5, float("nan")])
+def test_non_positive_eps_is_refused(eps):
+    x = torch.randn(4, 3, 2, 2)
+    _raises_and_leaves(lambda: inplace_abn(x, None, None, eps=eps), [x],
+                       "eps must be > 0", ValueError)

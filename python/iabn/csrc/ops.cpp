@@ -164,6 +164,11 @@ void checkBackwardTensors(const Tensor &z, const Tensor &dz,
   checkPerChannel(z, var, "var");
 }
 
+/// epsilon must be a positive number (as the kernels require).
+void checkEps(double eps) {
+  TORCH_CHECK_VALUE(eps > 0, "iabn: eps must be > 0, got ", eps);
+}
+
 /// The accumulation dtype of data of x's dtype: f64 for f64, else f32.
 at::ScalarType computeType(const Tensor &x) {
   return x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
@@ -384,6 +389,7 @@ backwardImpl(const Tensor &z, const Tensor &dz, const optional<Tensor> &weight,
              c10::string_view gammaMode) {
   checkInput(z, /*training=*/false, /*haveRunning=*/true, activation, param,
              gammaMode, /*needsInverse=*/true);
+  checkEps(eps);
   checkBackwardTensors(z, dz, weight, bias, var);
 #ifdef IABN_WITH_CUDA
   if (training) {
@@ -425,6 +431,7 @@ Tensor &inplaceKernel(Tensor &x, const optional<Tensor> &weight,
                       double param, c10::string_view gammaMode) {
   checkInput(x, training, given(runningMean), activation, param, gammaMode,
              /*needsInverse=*/false);
+  checkEps(eps);
   checkLayerTensors(x, weight, bias, runningMean, runningVar);
   forwardInto(x, x, weight, bias, runningMean, runningVar, training, factor,
               eps, activation, param, gammaMode);
@@ -440,6 +447,7 @@ Tensor outOfPlaceKernel(const Tensor &x, const optional<Tensor> &weight,
                         c10::string_view gammaMode) {
   checkInput(x, training, given(runningMean), activation, param, gammaMode,
              /*needsInverse=*/false);
+  checkEps(eps);
   checkLayerTensors(x, weight, bias, runningMean, runningVar);
   Tensor z = at::empty_like(x);
   forwardInto(x, z, weight, bias, runningMean, runningVar, training, factor,
@@ -459,6 +467,7 @@ functionalForward(const Tensor &x, const optional<Tensor> &weight,
                   c10::string_view gammaMode) {
   checkInput(x, training, given(runningMean), activation, param, gammaMode,
              /*needsInverse=*/false);
+  checkEps(eps);
   checkLayerTensors(x, weight, bias, runningMean, runningVar);
   Tensor z = at::empty_like(x);
   optional<Tensor> none;
@@ -541,6 +550,7 @@ Tensor backwardReduceCUDA(const Tensor &z, const Tensor &dz,
                           double param, c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_reduce");
   checkInput(z, false, true, activation, param, gammaMode, true);
+  checkEps(eps);
   checkBackwardTensors(z, dz, weight, bias, var);
   c10::cuda::CUDAGuard guard(z.device());
   iabn_options options = kernelOptions(activation, param, gammaMode, eps);
@@ -566,6 +576,7 @@ Tensor backwardApplyCUDA(const Tensor &z, const Tensor &dz,
                          c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_apply");
   checkInput(z, false, true, activation, param, gammaMode, true);
+  checkEps(eps);
   checkBackwardTensors(z, dz, weight, bias, var);
   checkPerChannel(z, sums, "sums", 2);
   c10::cuda::CUDAGuard guard(z.device());
@@ -678,6 +689,7 @@ struct EagerFunction : public torch::autograd::Function<EagerFunction> {
                         double param, std::string gammaMode, bool inplace) {
     checkInput(x, training, given(runningMean), activation, param,
                gammaMode, /*needsInverse=*/true);
+    checkEps(eps);
     checkLayerTensors(x, weight, bias, runningMean, runningVar);
     Tensor z;
     Tensor var;
@@ -713,6 +725,7 @@ struct FunctionalFunction
                                double param, std::string gammaMode) {
     checkInput(x, training, given(runningMean), activation, param,
                gammaMode, /*needsInverse=*/true);
+    checkEps(eps);
     checkLayerTensors(x, weight, bias, runningMean, runningVar);
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("iabn::inplace_abn_forward", "")
