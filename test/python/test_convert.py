@@ -654,3 +654,28 @@ def test_apply_plan_refuses_a_plan_for_another_model():
         apply_plan(model, plan)
     with pytest.raises(ValueError, match="not a BatchNorm"):
         apply_plan(model, [dict(plan[0], bn="0")])
+
+
+def test_verification_failure_on_a_tiny_example_says_why():
+    """A refusal names the batch norm that saw few values per channel on
+    the example (2 here: such a batch norm amplifies rounding differences;
+    efficientnet_b0 on a 32x32 example ends in 1x1 planes and was refused
+    for 1e-6 differences in float64), and efficientnet_b0 converts on a
+    64x64 example."""
+    from iabn.torch.convert import verify_conversion
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4),
+                          nn.LeakyReLU(0.1), nn.Conv2d(4, 2, 1))
+    x = torch.randn(2, 3, 1, 1)
+    converted, _ = convert(copy.deepcopy(model), x, verbose=False,
+                           verify=False)
+    # A negative tolerance makes every comparison fail: the message is what
+    # is tested.
+    with pytest.raises(ConversionError,
+                       match="batch norm '1' only 2 values per channel"):
+        verify_conversion(model, converted, x, tolerance=-1.0)
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(2)
+    effnet = torchvision.models.efficientnet_b0(num_classes=5)
+    converted, _ = convert(effnet, torch.randn(2, 3, 64, 64), verbose=False)
+    assert any(isinstance(m, InPlaceABN) for m in converted.modules())

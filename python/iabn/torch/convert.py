@@ -498,6 +498,16 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
              if isinstance(m, InPlaceABN) and (
                  m.activation != "identity" or
                  isinstance(m, InPlaceABNStoreY))}
+    # Batch norms of the original that see few values per channel on this
+    # example: they amplify rounding-level differences from upstream.
+    few = {}
+    for name, module in a.named_modules():
+        out = outputs[0].get(name)
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and \
+                out is not None and out.dim() >= 2 and out.shape[1]:
+            per_channel = out.numel() // out.shape[1]
+            if per_channel < 16:
+                few[name] = per_channel
     for name in order:
         # A fused layer's output is its absorbed activation's output: that
         # one is compared at the activation's name.
@@ -505,11 +515,19 @@ def verify_conversion(original, converted, example_input, tolerance=1e-6):
             continue
         if name in outputs[1] and \
                 _compare(outputs[0][name], outputs[1][name]) > tolerance:
+            hint = ""
+            if few:
+                layer, m = min(few.items(), key=lambda item: item[1])
+                hint = (f". The example input gives batch norm '{layer}' "
+                        f"only {m} values per channel, which amplifies "
+                        "rounding differences: try a larger example (more "
+                        "images or pixels)")
             raise ConversionError(
                 f"iabn.torch.convert: the converted model differs from the "
                 f"original from layer '{name}' on (relative difference "
                 f"{_compare(outputs[0][name], outputs[1][name]):.3g}); the "
-                "model is left unconverted (verify=False converts anyway)")
+                "model is left unconverted (verify=False converts anyway)"
+                + hint)
     if _compare(ya, yb) > tolerance:
         raise ConversionError("iabn.torch.convert: the converted model's "
                               "output differs from the original's; the model "
