@@ -113,6 +113,11 @@ void checkInput(const Tensor &x, bool training, bool haveRunning,
                       x.sizes());
 }
 
+/// epsilon must be a positive number (as the kernels require).
+void checkEps(double eps) {
+  TORCH_CHECK_VALUE(eps > 0, "iabn: eps must be > 0, got ", eps);
+}
+
 bool given(const optional<Tensor> &t) { return t.has_value() && t->defined(); }
 
 bool concrete(const Tensor &t) {
@@ -164,10 +169,31 @@ void checkBackwardTensors(const Tensor &z, const Tensor &dz,
   checkPerChannel(z, var, "var");
 }
 
-/// epsilon must be a positive number (as the kernels require).
-void checkEps(double eps) {
-  TORCH_CHECK_VALUE(eps > 0, "iabn: eps must be > 0, got ", eps);
+/// Every check of a forward entry point, before anything is written.
+void checkLayer(const Tensor &x, const optional<Tensor> &weight,
+                const optional<Tensor> &bias,
+                const optional<Tensor> &runningMean,
+                const optional<Tensor> &runningVar, bool training, double eps,
+                c10::string_view activation, double param,
+                c10::string_view gammaMode, bool needsInverse) {
+  checkInput(x, training, given(runningMean), activation, param, gammaMode,
+             needsInverse);
+  checkEps(eps);
+  checkLayerTensors(x, weight, bias, runningMean, runningVar);
 }
+
+/// Every check of a backward entry point.
+void checkBackward(const Tensor &z, const Tensor &dz,
+                   const optional<Tensor> &weight,
+                   const optional<Tensor> &bias, const Tensor &var, double eps,
+                   c10::string_view activation, double param,
+                   c10::string_view gammaMode) {
+  checkInput(z, /*training=*/false, /*haveRunning=*/true, activation, param,
+             gammaMode, /*needsInverse=*/true);
+  checkEps(eps);
+  checkBackwardTensors(z, dz, weight, bias, var);
+}
+
 
 /// The accumulation dtype of data of x's dtype: f64 for f64, else f32.
 at::ScalarType computeType(const Tensor &x) {
@@ -293,6 +319,15 @@ const float *ptr(const Tensor &t) {
   return t.defined() ? t.data_ptr<float>() : nullptr;
 }
 
+/// The dz the kernels read: z's dtype and memory format.
+Tensor kernelGrad(const iabn_layout &layout, const Tensor &z,
+                  const Tensor &dz) {
+  bool channelsLast = layout.inner == 1 && z.dim() == 4 && !z.is_contiguous();
+  return dz.to(z.scalar_type())
+      .contiguous(channelsLast ? at::MemoryFormat::ChannelsLast
+                               : at::MemoryFormat::Contiguous);
+}
+
 /// The training forward, or the inference forward with the running
 /// statistics, on the kernels; z may be x. Returns (mean, var) in f32.
 std::tuple<Tensor, Tensor>
@@ -387,19 +422,13 @@ backwardImpl(const Tensor &z, const Tensor &dz, const optional<Tensor> &weight,
              const optional<Tensor> &bias, const Tensor &var, bool training,
              double eps, c10::string_view activation, double param,
              c10::string_view gammaMode) {
-  checkInput(z, /*training=*/false, /*haveRunning=*/true, activation, param,
-             gammaMode, /*needsInverse=*/true);
-  checkEps(eps);
-  checkBackwardTensors(z, dz, weight, bias, var);
+  checkBackward(z, dz, weight, bias, var, eps, activation, param,
+                gammaMode);
 #ifdef IABN_WITH_CUDA
   if (training) {
     if (auto layout = kernelLayout(z)) {
       c10::cuda::CUDAGuard guard(z.device());
-      bool channelsLast = layout->inner == 1 && z.dim() == 4 &&
-                          !z.is_contiguous();
-      Tensor g = dz.to(z.scalar_type())
-                     .contiguous(channelsLast ? at::MemoryFormat::ChannelsLast
-                                              : at::MemoryFormat::Contiguous);
+      Tensor g = kernelGrad(*layout, z, dz);
       iabn_options options = kernelOptions(activation, param, gammaMode, eps);
       Tensor dx = at::empty_like(z);
       auto opts = z.options().dtype(at::kFloat).memory_format(
@@ -429,10 +458,8 @@ Tensor &inplaceKernel(Tensor &x, const optional<Tensor> &weight,
                       const optional<Tensor> &runningVar, bool training,
                       double factor, double eps, c10::string_view activation,
                       double param, c10::string_view gammaMode) {
-  checkInput(x, training, given(runningMean), activation, param, gammaMode,
-             /*needsInverse=*/false);
-  checkEps(eps);
-  checkLayerTensors(x, weight, bias, runningMean, runningVar);
+  checkLayer(x, weight, bias, runningMean, runningVar, training, eps,
+             activation, param, gammaMode, /*needsInverse=*/false);
   forwardInto(x, x, weight, bias, runningMean, runningVar, training, factor,
               eps, activation, param, gammaMode);
   return x;
@@ -445,10 +472,8 @@ Tensor outOfPlaceKernel(const Tensor &x, const optional<Tensor> &weight,
                         double factor, double eps,
                         c10::string_view activation, double param,
                         c10::string_view gammaMode) {
-  checkInput(x, training, given(runningMean), activation, param, gammaMode,
-             /*needsInverse=*/false);
-  checkEps(eps);
-  checkLayerTensors(x, weight, bias, runningMean, runningVar);
+  checkLayer(x, weight, bias, runningMean, runningVar, training, eps,
+             activation, param, gammaMode, /*needsInverse=*/false);
   Tensor z = at::empty_like(x);
   forwardInto(x, z, weight, bias, runningMean, runningVar, training, factor,
               eps, activation, param, gammaMode);
@@ -465,10 +490,8 @@ functionalForward(const Tensor &x, const optional<Tensor> &weight,
                   const optional<Tensor> &runningVar, bool training,
                   double eps, c10::string_view activation, double param,
                   c10::string_view gammaMode) {
-  checkInput(x, training, given(runningMean), activation, param, gammaMode,
-             /*needsInverse=*/false);
-  checkEps(eps);
-  checkLayerTensors(x, weight, bias, runningMean, runningVar);
+  checkLayer(x, weight, bias, runningMean, runningVar, training, eps,
+             activation, param, gammaMode, /*needsInverse=*/false);
   Tensor z = at::empty_like(x);
   optional<Tensor> none;
   auto [mean, var] =
@@ -534,14 +557,6 @@ std::tuple<Tensor, Tensor> statisticsCUDA(const Tensor &x) {
   return {mean, var};
 }
 
-/// The dz the kernels read: z's dtype and memory format.
-Tensor kernelGrad(const iabn_layout &layout, const Tensor &z,
-                  const Tensor &dz) {
-  bool channelsLast = layout.inner == 1 && z.dim() == 4 && !z.is_contiguous();
-  return dz.to(z.scalar_type())
-      .contiguous(channelsLast ? at::MemoryFormat::ChannelsLast
-                               : at::MemoryFormat::Contiguous);
-}
 
 Tensor backwardReduceCUDA(const Tensor &z, const Tensor &dz,
                           const optional<Tensor> &weight,
@@ -549,9 +564,8 @@ Tensor backwardReduceCUDA(const Tensor &z, const Tensor &dz,
                           double eps, c10::string_view activation,
                           double param, c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_reduce");
-  checkInput(z, false, true, activation, param, gammaMode, true);
-  checkEps(eps);
-  checkBackwardTensors(z, dz, weight, bias, var);
+  checkBackward(z, dz, weight, bias, var, eps, activation, param,
+                gammaMode);
   c10::cuda::CUDAGuard guard(z.device());
   iabn_options options = kernelOptions(activation, param, gammaMode, eps);
   Tensor g = kernelGrad(layout, z, dz);
@@ -575,9 +589,8 @@ Tensor backwardApplyCUDA(const Tensor &z, const Tensor &dz,
                          c10::string_view activation, double param,
                          c10::string_view gammaMode) {
   iabn_layout layout = requireLayout(z, "backward_apply");
-  checkInput(z, false, true, activation, param, gammaMode, true);
-  checkEps(eps);
-  checkBackwardTensors(z, dz, weight, bias, var);
+  checkBackward(z, dz, weight, bias, var, eps, activation, param,
+                gammaMode);
   checkPerChannel(z, sums, "sums", 2);
   c10::cuda::CUDAGuard guard(z.device());
   iabn_options options = kernelOptions(activation, param, gammaMode, eps);
@@ -687,10 +700,8 @@ struct EagerFunction : public torch::autograd::Function<EagerFunction> {
                         optional<Tensor> runningVar, bool training,
                         double factor, double eps, std::string activation,
                         double param, std::string gammaMode, bool inplace) {
-    checkInput(x, training, given(runningMean), activation, param,
-               gammaMode, /*needsInverse=*/true);
-    checkEps(eps);
-    checkLayerTensors(x, weight, bias, runningMean, runningVar);
+    checkLayer(x, weight, bias, runningMean, runningVar, training, eps,
+               activation, param, gammaMode, /*needsInverse=*/true);
     Tensor z;
     Tensor var;
     {
@@ -723,10 +734,8 @@ struct FunctionalFunction
                                optional<Tensor> runningVar, bool training,
                                double eps, std::string activation,
                                double param, std::string gammaMode) {
-    checkInput(x, training, given(runningMean), activation, param,
-               gammaMode, /*needsInverse=*/true);
-    checkEps(eps);
-    checkLayerTensors(x, weight, bias, runningMean, runningVar);
+    checkLayer(x, weight, bias, runningMean, runningVar, training, eps,
+               activation, param, gammaMode, /*needsInverse=*/true);
     static auto op = c10::Dispatcher::singleton()
                          .findSchemaOrThrow("iabn::inplace_abn_forward", "")
                          .typed<decltype(functionalForward)>();
