@@ -1,5 +1,7 @@
 """iabn.torch on the CPU: InPlaceABN against nn.BatchNorm2d + activation."""
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -272,3 +274,21 @@ def test_non_positive_eps_is_refused(eps):
     x = torch.randn(4, 3, 2, 2)
     _raises_and_leaves(lambda: inplace_abn(x, None, None, eps=eps), [x],
                        "eps must be > 0", ValueError)
+
+
+def test_operators_built_for_another_torch_are_refused_clearly(tmp_path):
+    """A libiabn_torch.so that does not load here (built for another torch,
+    or damaged) gives an ImportError that says how to rebuild, not a bare
+    loader error."""
+    import subprocess
+    import sys
+    (tmp_path / "libiabn_torch.so").write_bytes(b"not a shared library")
+    python = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+    result = subprocess.run(
+        [sys.executable, "-c", "import iabn.torch"], capture_output=True,
+        text=True, env=dict(os.environ, IABN_LIB_DIR=str(tmp_path),
+                            PYTHONPATH=python))
+    assert result.returncode != 0
+    assert "ImportError: iabn.torch cannot load its native operators" in \
+        result.stderr
+    assert "--no-build-isolation" in result.stderr

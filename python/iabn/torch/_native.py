@@ -25,7 +25,14 @@ def _load():
             "built against the installed torch: build IABN (scripts/setup.sh)"
             " or install the package with `pip install --no-build-isolation "
             "./python`; searched: " + ", ".join(_libs.candidates(LIBRARY)))
-    torch.ops.load_library(path)
+    try:
+        torch.ops.load_library(path)
+    except OSError as error:
+        raise ImportError(
+            f"iabn.torch cannot load its native operators ({path}): {error}. "
+            "They are compiled against one torch: rebuild them for this "
+            f"torch ({torch.__version__}), i.e. reinstall with `pip install "
+            "--no-build-isolation ./python` (or rebuild the tree)") from error
     return path
 
 
