@@ -128,35 +128,39 @@ def compiled_case(channels_last, autocast):
     return max(worst, worst_loss), ok and worst_loss <= tol
 
 
+def run(name, case, *args):
+    """Runs one case; an exception is a failure, reported with the case."""
+    try:
+        worst, ok = case(*args)
+    except Exception as e:  # noqa: BLE001 (reported as FAIL)
+        worst, ok = float("nan"), False
+        name += f" ({type(e).__name__}: {e})"
+    print(f"{'ok' if ok else 'FAIL'} {name}: max diff {worst:.2e}")
+    return ok
+
+
+def compiled_case_fresh(channels_last, autocast):
+    torch._dynamo.reset()
+    return compiled_case(channels_last, autocast)
+
+
 def main():
-    failures = cases = 0
+    results = []
     for inplace in (True, False):
         for channels_last in (False, True):
             for autocast in (False, True):
-                cases += 1
-                name = (f"cuda graph inplace={inplace} channels_last="
-                        f"{channels_last} bf16={autocast}")
-                try:
-                    worst, ok = graph_case(inplace, channels_last, autocast)
-                except Exception as e:  # noqa: BLE001 (reported as FAIL)
-                    worst, ok = float("nan"), False
-                    name += f" ({type(e).__name__}: {e})"
-                failures += not ok
-                print(f"{'ok' if ok else 'FAIL'} {name}: max diff {worst:.2e}")
+                results.append(run(
+                    f"cuda graph inplace={inplace} channels_last="
+                    f"{channels_last} bf16={autocast}", graph_case, inplace,
+                    channels_last, autocast))
     if hasattr(torch, "compile"):
         for channels_last in (False, True):
             for autocast in (False, True):
-                cases += 1
-                name = (f"torch.compile(reduce-overhead) channels_last="
-                        f"{channels_last} bf16={autocast}")
-                try:
-                    torch._dynamo.reset()
-                    worst, ok = compiled_case(channels_last, autocast)
-                except Exception as e:  # noqa: BLE001
-                    worst, ok = float("nan"), False
-                    name += f" ({type(e).__name__}: {e})"
-                failures += not ok
-                print(f"{'ok' if ok else 'FAIL'} {name}: max diff {worst:.2e}")
+                results.append(run(
+                    f"torch.compile(reduce-overhead) channels_last="
+                    f"{channels_last} bf16={autocast}", compiled_case_fresh,
+                    channels_last, autocast))
+    cases, failures = len(results), results.count(False)
     print(f"{cases} graph cases, {failures} failures")
     return 1 if failures else 0
 

@@ -72,11 +72,15 @@ _impl.impl("_reference_backward", _reference_backward,
            "CompositeExplicitAutograd")
 
 
+# Whether the operators were built with the CUDA kernels (libiabn_cuda.so):
+# a CUDA build of torch. Asked once, not per call.
+_CUDA_KERNELS = torch._C._dispatch_has_kernel_for_dispatch_key(
+    "iabn::statistics", "CUDA")
+
+
 def has_cuda_kernels():
-    """Whether the operators were built with the CUDA kernels
-    (libiabn_cuda.so): a CUDA build of torch."""
-    return torch._C._dispatch_has_kernel_for_dispatch_key(
-        "iabn::statistics", "CUDA")
+    """Whether the operators were built with the CUDA kernels."""
+    return _CUDA_KERNELS
 
 
 def kernels_apply(x):
