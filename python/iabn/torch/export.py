@@ -82,10 +82,19 @@ def _float(value):
     return f"{float(value):.17e}"
 
 
+def _dim(d):
+    """A dimension: its value, or for a symbolic size (dynamic shapes under
+    torch.compile) the example's value, the size hint; "?" without one."""
+    if isinstance(d, int):
+        return str(d)
+    hint = getattr(getattr(d, "node", None), "hint", None)
+    return str(int(hint)) if hint is not None else "?"
+
+
 def _type(t):
     if t.dtype not in _DTYPES:
         raise NotImplementedError(f"unsupported dtype {t.dtype}")
-    dims = "x".join(str(d) for d in t.shape)
+    dims = "x".join(_dim(d) for d in t.shape)
     return f"tensor<{dims}x{_DTYPES[t.dtype]}>" if t.dim() else \
         f"tensor<{_DTYPES[t.dtype]}>"
 
@@ -141,6 +150,7 @@ class _Emitter:
         self.gm, self.values = gm, values
         self.ssa = {}         # (node, index or None) -> "%name"
         self.num_batch_norms = 0
+        self.batch_norm_nodes = []  # the k-th has loc("iabn.bn<k>")
         self.lines = []
         self.decls = {}
         # Per declaration: whether the op returns new tensors (no view or
@@ -226,6 +236,7 @@ class _Emitter:
         # remarks can be mapped back to the k-th batch-norm module call.
         loc = f'loc("{BN_LOCATION_PREFIX}{self.num_batch_norms}")'
         self.num_batch_norms += 1
+        self.batch_norm_nodes.append(node)
         if training:
             self.emit(f"{y}, {mean}, {var} = iabn.batch_norm_train "
                       f"{self.value(x)}{scale}{offset} {attrs} : {t}, {c} "
@@ -389,26 +400,39 @@ def export_training_step(model, example_input, grad_output=None,
         gm = make_fx(step, tracing_mode="fake")(*example)
     finally:
         model.train(was_training)
-    values = _fake_values(gm)
+    return emit_function(gm, name, gradients={1})[0]
 
+
+def emit_function(gm, name="train_step", gradients=()):
+    """The aten graph `gm` (make_fx's or AOTAutograd's joint graph, with
+    fake values in its nodes' metadata) as IABN IR text: one function whose
+    arguments are the graph's placeholders; those whose position is in
+    `gradients` are marked {iabn.gradient}. Returns (ir, batch_norm_nodes):
+    the k-th node of the list carries loc("iabn.bn<k>")."""
+    values = _fake_values(gm)
     emitter = _Emitter(gm, values)
     args = []
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     for i, node in enumerate(placeholders):
+        if not isinstance(values.get(node), torch.Tensor):
+            continue  # a symbolic size or a scalar: no tensor to model
         arg = f"%arg{i}"
         emitter.ssa[(node, None)] = arg
-        attr = " {iabn.gradient}" if i == 1 else ""
+        attr = " {iabn.gradient}" if i in gradients else ""
         args.append(f"{arg}: {_type(values[node])}{attr}")
     outputs = []
     for node in gm.graph.nodes:
         if node.op == "call_function":
             emitter.node(node)
         elif node.op == "output":
-            for o in node.args[0]:
+            results = node.args[0]
+            if not isinstance(results, (list, tuple)):
+                results = (results,)
+            for o in results:
                 if isinstance(o, torch.fx.Node) and emitter.value(o):
                     outputs.append(o)
     ret_types = [_type(values[o]) for o in outputs]
-    lines = [f"// Exported by iabn.torch.export from {type(model).__name__}"]
+    lines = [f"// Exported by iabn.torch.export from {name}"]
     for key, callee in emitter.decls.items():
         base, (ins, outs) = key
         # Ops whose schema aliases nothing return new tensors: the compiler
@@ -424,7 +448,7 @@ def export_training_step(model, example_input, grad_output=None,
     lines.append(f"  return {', '.join(emitter.value(o) for o in outputs)} : "
                  f"{', '.join(ret_types)}")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", emitter.batch_norm_nodes
 
 
 def memory_report(model, example_input, **options):
