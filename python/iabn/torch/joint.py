@@ -108,6 +108,7 @@ KEPT = _ops([
 
 
 def _inductor_table():
+    import torch._inductor.lowering  # noqa: F401 (the table refers to it)
     from torch._inductor.decomposition import select_decomp_table
     return select_decomp_table()
 
@@ -337,11 +338,19 @@ def _apply(graph, bn, decision, gamma_mode, table):
     return None
 
 
-def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None) \
-        -> List[Site]:
+def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None,
+            gammas=None) -> List[Site]:
     """Applies the compiler's InPlace-ABN decisions to the joint graph `gm`
     (AOTAutograd's, placeholders primals_* then tangents_*). Returns one
-    Site per training batch norm."""
+    Site per training batch norm.
+
+    gammas: min |gamma| per training batch norm, in order (from dynamo's
+    graph, see _gamma_minima). A batch norm that starts with |gamma| < eps
+    in some channel (zero-initialised, e.g. torchvision's
+    zero_init_residual, timm's zero_init_last) is left alone: the fused
+    layer computes with gamma clamped to +-eps there and cannot recover
+    x_hat from z where gamma is 0. None: the values are unknown; such
+    batch norms are fused and a warning says so."""
     from .. import compiler
     graph = gm.graph
     table = _inductor_table() if table is None else table
@@ -357,7 +366,7 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None) \
         match = re.search(r"iabn\.bn(\d+)\b", d["loc"])
         if match:
             by_loc[int(match.group(1))] = d
-    sites = []
+    sites, unchecked = [], []
     for k, bn in enumerate(nodes):
         d = by_loc.get(k)
         shape = tuple(int(s) if isinstance(s, int) else -1
@@ -375,6 +384,18 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None) \
             continue
         if d["strategy"] not in ("inplace", "store-y"):
             continue
+        eps = bn.args[7]
+        if bn.args[1] is not None and isinstance(eps, float):
+            known = gammas is not None and len(gammas) == len(nodes)
+            gamma = gammas[k] if known else None
+            if gamma is not None and gamma < eps:
+                site.reason = (
+                    f"not applied: min |gamma| = {gamma:.3g} < eps = "
+                    f"{eps:g} (zero-initialised?): the fused layer would "
+                    "differ from BatchNorm; recompile once |gamma| >= eps")
+                continue
+            if gamma is None:
+                unchecked.append(bn.name)
         try:
             _apply(graph, bn, d, gamma_mode, table)
             site.applied = True
@@ -382,6 +403,12 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None) \
             site.reason = f"not applied: {why}"
         except RuntimeError as why:  # the operator refused (dtype, ...)
             site.reason = f"not applied: {str(why).splitlines()[0]}"
+    if unchecked:
+        import warnings
+        warnings.warn(
+            f"iabn: fused {len(unchecked)} batch norms whose gamma could not "
+            f"be read at compile time ({', '.join(unchecked[:3])}...): they "
+            "equal BatchNorm only where |gamma| >= eps", stacklevel=2)
     graph.lint()
     gm.recompile()
     return sites
@@ -420,6 +447,40 @@ def decompose_kept(graph, table=None):
     graph.lint()
 
 
+def _gamma_minima(gm, example_inputs):
+    """min |gamma| of each training batch norm of dynamo's graph `gm`, in
+    call order (None where unknown or without weight): the values the
+    compiled graph starts from. Its placeholders are example_inputs."""
+    import torch.nn.functional as F
+    values = {n: v for n, v in zip(
+        [n for n in gm.graph.nodes if n.op == "placeholder"], example_inputs)}
+    out = []
+    for n in gm.graph.nodes:
+        if n.op != "call_function":
+            continue
+        if n.target is F.batch_norm:
+            names = ("input", "running_mean", "running_var", "weight",
+                     "bias", "training", "momentum", "eps")
+        elif n.target is torch.batch_norm:
+            names = ("input", "weight", "bias", "running_mean",
+                     "running_var", "training", "momentum", "eps")
+        else:
+            continue
+        args = dict(zip(names, n.args))
+        args.update(n.kwargs)
+        if not args.get("training", False):
+            continue
+        w = args.get("weight")
+        if isinstance(w, torch.fx.Node) and w.op == "get_attr":
+            w = getattr(gm, w.target, None)
+        else:
+            w = values.get(w)
+        out.append(float(w.detach().abs().min()) if isinstance(
+            w, torch.Tensor) and w.numel() and not
+            isinstance(w, torch._subclasses.FakeTensor) else None)
+    return out
+
+
 def _files_hash():
     from .. import _libs
     h = hashlib.sha256()
@@ -442,14 +503,15 @@ def _uuid(*options):
     return f"{_HASH}-{options}"
 
 
-def _passes(gamma_mode, store_y, record):
+def _passes(gamma_mode, store_y, record, gammas=None):
     from torch._inductor.custom_graph_pass import CustomGraphPass
 
     class JointPass(CustomGraphPass):
         """The InPlace-ABN rewrite of the joint graph."""
 
         def __call__(self, graph):
-            sites = rewrite(graph.owning_module, gamma_mode, store_y)
+            sites = rewrite(graph.owning_module, gamma_mode, store_y,
+                            gammas=gammas)
             if record is not None:
                 record.extend(sites)
 
@@ -485,7 +547,8 @@ def backend(gamma_mode="sign_clamp", store_y=True, record=None,
                          f"got {gamma_mode!r}")
 
     def compile_fn(gm, example_inputs, mode=None, options=None, **_):
-        joint, decompose = _passes(gamma_mode, store_y, record)
+        joint, decompose = _passes(gamma_mode, store_y, record,
+                                   _gamma_minima(gm, example_inputs))
         import torch._functorch.config as functorch_config
         if not inductor:
             return _aot_eager(gm, example_inputs, joint)
