@@ -531,14 +531,15 @@ def _passes(gamma_mode, store_y, record, gammas=None):
 
 
 def backend(gamma_mode="sign_clamp", store_y=True, record=None,
-            inductor=True):
+            inductor=True, graphs=None):
     """A torch.compile backend: inductor with IABN's joint-graph rewrite.
 
     gamma_mode: "sign_clamp" (equals BatchNorm whenever |gamma| >= eps) or
     "abs_plus_eps" (the paper's rule). store_y: apply the store-y strategy
     to relu-like activations. record: a list the Sites of every compiled
     joint graph are appended to. inductor=False: AOTAutograd with eager
-    kernels (for tests and explain()).
+    kernels (for tests and explain()); then `graphs`, a list, receives each
+    partitioned forward and backward GraphModule.
 
     torch.compile's `mode` ("reduce-overhead", "max-autotune", ...) and
     `options` are passed on to inductor."""
@@ -551,7 +552,7 @@ def backend(gamma_mode="sign_clamp", store_y=True, record=None,
                                    _gamma_minima(gm, example_inputs))
         import torch._functorch.config as functorch_config
         if not inductor:
-            return _aot_eager(gm, example_inputs, joint)
+            return _aot_eager(gm, example_inputs, joint, graphs)
         from torch._inductor import list_mode_options
         from torch._inductor.compile_fx import compile_fx
         patches = dict(list_mode_options(mode) if mode else {})
@@ -567,7 +568,7 @@ def backend(gamma_mode="sign_clamp", store_y=True, record=None,
     return compile_fn
 
 
-def _aot_eager(gm, example_inputs, joint):
+def _aot_eager(gm, example_inputs, joint, graphs=None):
     from functorch.compile import min_cut_rematerialization_partition
     from torch._dynamo.backends.common import aot_autograd
 
@@ -580,6 +581,8 @@ def _aot_eager(gm, example_inputs, joint):
         from functorch.compile import make_boxed_func
         decompose_kept(fx_gm.graph)
         fx_gm.recompile()
+        if graphs is not None:
+            graphs.append(fx_gm)
         return make_boxed_func(fx_gm)
 
     import torch._functorch.config as functorch_config
