@@ -299,7 +299,8 @@ struct Decision {
   /// InPlace: why x / dz may not be written, when an argument is in the way.
   std::string xRefusal, dzRefusal;
   /// Refused: why the chain is not rewritten. Recompute: the tensor no
-  /// longer saved ("y" or "z").
+  /// longer saved ("y" or "z"). StoreY: why an invertible activation is
+  /// stored as y (empty for a non-invertible one).
   std::string note;
   /// StoreY: the forward activation z = phi(y), the backward readers of z
   /// that now read a recomputed z, and, when z stays saved anyway, why.
@@ -459,13 +460,6 @@ InPlaceABNOp InPlaceABNPass::rewriteInPlace(Chain chain,
 /// store-y, for a non-invertible activation with a backward: the forward
 /// stores y = BN(x) (an identity-fused op, y may overwrite x) and computes
 /// z = phi(y) for its forward readers; the backward reads y only: the
-/// activation gradient takes phi'(y), the identity-fused gradient recovers
-/// x_hat from y, and every other backward reader of z reads z = phi(y)
-/// recomputed right before it. So y is the one tensor saved for the
-/// backward, where standard BN keeps x and z.
-/// store-y, for a non-invertible activation with a backward: the forward
-/// stores y = BN(x) (an identity-fused op, y may overwrite x) and computes
-/// z = phi(y) for its forward readers; the backward reads y only: the
 /// activation gradient takes phi'(y) and the identity-fused gradient
 /// recovers x_hat from y. The other backward readers of z get z recomputed
 /// from y by rematerialize(), once every chain of the function is
@@ -619,7 +613,19 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
       decisions.push_back(decision);
       continue;
     }
-    if (decision.activation.isInvertible()) {
+    // elu's inverse, y = log1p(z / alpha) for z < 0, loses the precision of
+    // a 16-bit z as z saturates at -alpha: those chains store y instead.
+    std::string illConditioned;
+    unsigned bits = cast<ShapedType>(bn.getInput().getType())
+                        .getElementType()
+                        .getIntOrFloatBitWidth();
+    if (decision.activation.getKind() == ActivationKind::ELU && bits < 32)
+      illConditioned = (Twine("the inverse of ") +
+                        stringifyActivationKind(ActivationKind::ELU) +
+                        " loses the precision of a " + Twine(bits) +
+                        "-bit z near -alpha")
+                           .str();
+    if (decision.activation.isInvertible() && illConditioned.empty()) {
       decision.kind = Decision::InPlace;
       decision.xRefusal = protectArguments(func, bn.getInput(), "x");
       if (chain.bnGrad) {
@@ -635,6 +641,7 @@ void InPlaceABNPass::rewriteFunction(func::FuncOp func,
     if (chain.bnGrad && allowRecompute &&
         bn.getEpsilon().convertToDouble() != 0.0) {
       decision.kind = Decision::StoreY;
+      decision.note = illConditioned;
       decision.xRefusal = protectArguments(func, bn.getInput(), "x");
       decision.storedAct = chain.act;
       decision.fused = rewriteStoreY(chain, decision.fusedGrad);
@@ -841,7 +848,9 @@ void InPlaceABNPass::emitDecisionRemark(
   bool storeY = decision.kind == Decision::StoreY;
   if (storeY) {
     remark << "store-y: activation " << decision.activation
-           << " is not invertible; y is saved for the backward instead of x "
+           << (decision.note.empty() ? std::string(" is not invertible")
+                                     : " is invertible, but " + decision.note)
+           << "; y is saved for the backward instead of x "
               "and z: the backward recovers x_hat from y";
     if (decision.numRematerialized)
       remark << " and recomputes z for " << decision.numRematerialized

@@ -103,3 +103,25 @@ func.func @in_then_branch(%c: i1, %x: tensor<8x16xf32>, %dout: tensor<8x16xf32> 
   }
   return %r#0, %r#1 : tensor<8x16xf32>, tensor<8x16xf32>
 }
+
+// -----
+
+// elu is invertible, but its inverse y = log1p(z / alpha) loses a 16-bit
+// z's precision as z saturates at -alpha: a bf16 chain stores y (store-y);
+// the same chain in f32 stays in place (test/Transforms/inplace-abn.mlir).
+// CHECK-LABEL: func.func @elu_bf16
+// CHECK: %[[Y:.*]], %{{.*}}, %{{.*}} = iabn.inplace_abn <identity>
+// CHECK: iabn.activation <elu, 1.000000e+00> %[[Y]]
+// CHECK: iabn.activation_grad <elu, 1.000000e+00> %{{.*}}, %[[Y]] :
+// CHECK: iabn.inplace_abn_grad <identity>
+func.func @elu_bf16(%dout: tensor<8x16xbf16> {iabn.gradient}) -> (tensor<8x16xbf16>, tensor<8x16xbf16>) {
+  %x = call @producer() : () -> tensor<8x16xbf16>
+  // expected-remark @+1 {{store-y: activation #iabn.activation<elu, 1.000000e+00> is invertible, but the inverse of elu loses the precision of a 16-bit z near -alpha; y is saved for the backward instead of x and z: the backward recovers x_hat from y; y overwrites x; dx overwrites dy}}
+  %y, %m, %v = iabn.batch_norm_train %x : tensor<8x16xbf16>, tensor<16xf32>
+  %z = iabn.activation <elu, 1.0> %y : tensor<8x16xbf16>
+  %dy = iabn.activation_grad <elu, 1.0> %dout, %z {self_is_result} : tensor<8x16xbf16>
+  %dx, %dg, %db = iabn.batch_norm_train_grad %dy, %x stats(%m, %v) : tensor<8x16xbf16>, tensor<16xf32>
+  return %z, %dx : tensor<8x16xbf16>, tensor<8x16xbf16>
+}
+
+func.func private @producer() -> tensor<8x16xbf16>
