@@ -30,6 +30,7 @@ step check_gpu python3 test/GPU/check_gpu.py "$IABN_LIB_DIR/libiabn_cuda.so"
 step check_nn_gpu python3 test/GPU/check_nn_gpu.py
 step check_models_gpu python3 test/GPU/check_models_gpu.py
 step check_cuda_graphs_gpu python3 test/GPU/check_cuda_graphs_gpu.py
+step check_joint_gpu python3 test/GPU/check_joint_gpu.py
 if python3 -c 'import torchvision' 2>/dev/null; then
   step check_store_y_gpu python3 test/GPU/check_store_y_gpu.py
 fi
@@ -40,7 +41,8 @@ else
 fi
 if python3 -c 'import pytest' 2>/dev/null; then
   step pytest python3 -m pytest -q -p no:cacheprovider test/python/test_nn.py \
-    test/python/test_sync.py test/python/test_compile.py
+    test/python/test_sync.py test/python/test_compile.py \
+    test/python/test_joint.py
 else
   echo "== pytest: not installed here"
 fi

@@ -21,4 +21,4 @@ cp -L build/lib/libIABNCAPI.so build/lib/libiabn_cuda.so "$lib/" 2>/dev/null || 
 cp "$lib/build/iabn/_lib/libiabn_torch.so" "$lib/"
 IABN_LIB_DIR="$lib" PYTHONPATH=python "$venv/bin/python" -m pytest -q \
   -p no:cacheprovider test/python/test_compile.py test/python/test_nn.py \
-  test/python/test_sync.py
+  test/python/test_sync.py test/python/test_joint.py
