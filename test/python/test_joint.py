@@ -246,3 +246,26 @@ def test_named_backend_with_inductor():
     compiled = torch.compile(model, backend="iabn", fullgraph=True)
     _steps(compiled, model, ref, [(2, 3, 8, 8)] * 2, dtype=torch.float32,
            tol=1e-4)
+
+
+def test_graph_the_exporter_cannot_take_is_left_unchanged():
+    """A joint graph with a tensor type the IR has no type for (complex):
+    the backend warns and leaves the graph to the stock path, results
+    unchanged."""
+    class WithComplex(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(3)
+
+        def forward(self, x):
+            y = torch.nn.functional.leaky_relu(self.bn(x), 0.1)
+            return y * torch.view_as_real(torch.fft.fft(y)).sum(-1)
+
+    model = WithComplex().double()
+    ref = copy.deepcopy(model)
+    sites = []
+    compiled = torch.compile(model, backend=backend(record=sites,
+                                                    inductor=False))
+    with pytest.warns(UserWarning, match="left to inductor unchanged"):
+        _steps(compiled, model, ref, [(2, 3, 4, 4)])
+    assert sites == []

@@ -206,6 +206,8 @@ def _match(bn):
     if backward is None:
         raise _Unmatched("no backward reads its statistics")
     if not (backward.args[1] is bn.args[0] and backward.args[7] and
+            backward.args[2] is bn.args[1] and
+            backward.args[8] == bn.args[7] and
             backward.args[5] is outs.get(1) and
             backward.args[6] is outs.get(2)):
         raise _Unmatched("the backward is not this batch norm's")
@@ -357,10 +359,18 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None,
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     gradients = {i for i, n in enumerate(placeholders)
                  if str(n.target).startswith("tangents")}
-    ir, nodes = emit_function(gm, "joint_graph", gradients)
-    if not nodes:
+    try:
+        ir, nodes = emit_function(gm, "joint_graph", gradients)
+        if not nodes:
+            return []
+        result = compiler.inplace_abn(ir, gamma_mode=gamma_mode)
+    except (NotImplementedError, compiler.CompilerError) as why:
+        # A graph the exporter or the compiler cannot take (e.g. a dtype
+        # with no IR type): nothing is rewritten, and the user is told.
+        import warnings
+        warnings.warn(f"iabn: the joint graph was left to inductor "
+                      f"unchanged: {str(why).splitlines()[0]}", stacklevel=2)
         return []
-    result = compiler.inplace_abn(ir, gamma_mode=gamma_mode)
     by_loc = {}
     for d in result.decisions:
         match = re.search(r"iabn\.bn(\d+)\b", d["loc"])
