@@ -51,7 +51,8 @@ def main():
                                        grad_from_output=from_output)
 
     # The rewrite must really apply: every chain becomes InPlace-ABN; the
-    # 3 invertible activations x 4 layouts in place from z, the 5 others by
+    # 3 invertible activations x 4 layouts in place from z (2 in 16 bits),
+    # the others by
     # the store-y strategy (an identity-fused InPlace-ABN that stores y, then
     # the activation).
     rewritten = subprocess.run(
@@ -61,7 +62,10 @@ def main():
     store_y = rewritten.count("iabn.inplace_abn_grad <identity>") - 4
     left = rewritten.count("iabn.batch_norm")
     chains = len(LAYOUTS) * len(ACTIVATIONS)
-    expect_y = len(LAYOUTS) * (len(ACTIVATIONS) - len(INVERTIBLE))
+    # elu on 16-bit tensors takes store-y too (its inverse loses a 16-bit
+    # z's precision near -alpha).
+    in_place = INVERTIBLE - ({"elu"} if dtype in ("f16", "bf16") else set())
+    expect_y = len(LAYOUTS) * (len(ACTIVATIONS) - len(in_place))
     if fused != chains or store_y != expect_y or left != 0:
         print(f"FAIL: expected {chains} fused chains ({expect_y} of them "
               f"store-y) and no batch norm left, got {fused}, {store_y} "
