@@ -269,3 +269,22 @@ def test_graph_the_exporter_cannot_take_is_left_unchanged():
     with pytest.warns(UserWarning, match="left to inductor unchanged"):
         _steps(compiled, model, ref, [(2, 3, 4, 4)])
     assert sites == []
+
+
+def test_a_refused_replacement_restores_the_chain(monkeypatch):
+    """When tracing a replacement fails (here: the backward's, after the
+    forward's was inserted), the chain is left as it was, with the reason,
+    and the results are BatchNorm's."""
+    def refuse(*args, **kwargs):
+        def fn(*tensors):
+            raise ValueError("iabn: refused for the test")
+        return fn
+    monkeypatch.setattr(joint, "_backward_replacement", refuse)
+    model = _randomise(Net().double())
+    ref = copy.deepcopy(model)
+    sites = []
+    compiled = torch.compile(model, backend=backend(record=sites,
+                                                    inductor=False))
+    _steps(compiled, model, ref, [(2, 3, 6, 6)] * 2, tol=1e-12)
+    assert sites and not any(s.applied for s in sites)
+    assert all("refused for the test" in s.reason for s in sites)

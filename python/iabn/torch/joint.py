@@ -369,7 +369,8 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None,
         # with no IR type): nothing is rewritten, and the user is told.
         import warnings
         warnings.warn(f"iabn: the joint graph was left to inductor "
-                      f"unchanged: {str(why).splitlines()[0]}", stacklevel=2)
+                      f"unchanged: {' '.join(str(why).splitlines()[:2])}",
+                      stacklevel=2)
         return []
     by_loc = {}
     for d in result.decisions:
@@ -406,13 +407,20 @@ def rewrite(gm, gamma_mode="sign_clamp", store_y=True, table=None,
                 continue
             if gamma is None:
                 unchecked.append(bn.name)
+        before = set(graph.nodes)
         try:
             _apply(graph, bn, d, gamma_mode, table)
             site.applied = True
-        except _Unmatched as why:
-            site.reason = f"not applied: {why}"
-        except RuntimeError as why:  # the operator refused (dtype, ...)
-            site.reason = f"not applied: {str(why).splitlines()[0]}"
+        except Exception as why:  # noqa: BLE001 (any refusal leaves it)
+            # _Unmatched, or the operator's checks refusing the tensors
+            # (dtype, rank: RuntimeError, ValueError, TypeError). The graph
+            # is rewired only after both replacements are traced, so
+            # removing what was inserted restores it.
+            for node in reversed(list(graph.nodes)):
+                if node not in before and not node.users:
+                    graph.erase_node(node)
+            text = str(why).splitlines()[0] if str(why) else type(why).__name__
+            site.reason = f"not applied: {text}"
     if unchecked:
         import warnings
         warnings.warn(
