@@ -30,13 +30,12 @@ import sys
 import time
 
 import torch
-from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 import models  # noqa: E402
-from timing import event_times_ms  # noqa: E402
+from timing import event_times_ms, sgd_step  # noqa: E402
 
 BUDGET = 0.5
 VARIANTS = ("bn", "bn-compiled", "bn-budget", "iabn", "iabn-budget")
@@ -59,18 +58,7 @@ def measure(name, variant, batch, precision, steps):
             if variant.startswith("iabn") else "inductor"
         model = torch.compile(model, backend=backend)
     budget = BUDGET if variant.endswith("budget") else 1.0
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 3, 224, 224, device="cuda")
-    target = torch.randint(0, 1000, (batch,), device="cuda")
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16,
-                            enabled=precision == "bf16"):
-            loss = loss_fn(model(x), target)
-        loss.backward()
-        opt.step()
+    step, opt = sgd_step(model, batch, precision)
 
     import torch._functorch.config as functorch_config
     start = time.time()
@@ -85,7 +73,7 @@ def measure(name, variant, batch, precision, steps):
     times = event_times_ms(step, steps)
     peak = torch.cuda.max_memory_allocated() - resident
     fused = sum(s.applied for s in sites)
-    del model, opt, step
+    del model, opt, step  # noqa: F821 (frees the step's tensors)
     torch._dynamo.reset()
     gc.collect()
     torch.cuda.empty_cache()

@@ -27,13 +27,12 @@ import statistics
 import sys
 
 import torch
-from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 import models  # noqa: E402
-from timing import event_times_ms  # noqa: E402
+from timing import event_times_ms, sgd_step  # noqa: E402
 
 LABELS = {"bn": "BatchNorm2d+LeakyReLU", "auto": "iabn convert (auto)",
           "manual": "InPlaceABN by hand"}
@@ -58,20 +57,7 @@ def trainer(name, variant, batch, precision):
     model = build(name, variant).cuda()
     if COMPILE["on"]:
         model = torch.compile(model, mode=COMPILE["mode"])
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 3, SIZE["pixels"], SIZE["pixels"], device="cuda")
-    target = torch.randint(0, 1000, (batch,), device="cuda")
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16,
-                            enabled=precision == "bf16"):
-            loss = loss_fn(model(x), target)
-        loss.backward()
-        opt.step()
-
-    return step
+    return sgd_step(model, batch, precision, SIZE["pixels"])[0]
 
 
 def release():

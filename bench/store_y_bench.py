@@ -22,12 +22,11 @@ import statistics
 import sys
 
 import torch
-from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
-from timing import event_times_ms  # noqa: E402
+from timing import event_times_ms, sgd_step  # noqa: E402
 
 
 def plan_path(name):
@@ -68,20 +67,7 @@ def trainer(name, variant, batch, precision):
         functorch_config.activation_memory_budget = \
             0.5 if variant == "compile_budget" else 1.0
         model = torch.compile(model)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 3, 224, 224, device="cuda")
-    target = torch.randint(0, 1000, (batch,), device="cuda")
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16,
-                            enabled=precision == "bf16"):
-            loss = loss_fn(model(x), target)
-        loss.backward()
-        opt.step()
-
-    return step
+    return sgd_step(model, batch, precision)[0]
 
 
 def measure(name, variant, batch, precision, steps):

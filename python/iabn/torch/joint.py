@@ -41,7 +41,7 @@ one ``Site`` per batch norm of the joint graph: its strategy and, where it
 was not fused, why.
 """
 
-import functools
+import contextlib
 import hashlib
 import operator
 import os
@@ -90,7 +90,6 @@ def _ops(names):
 
 
 # Ops kept whole in the joint graph (left out of the decomposition table).
-_BATCH_NORM_FORWARD = _ops(["_native_batch_norm_legit_functional"])
 _BATCH_NORM_BACKWARD = _ops(["native_batch_norm_backward"])
 # The activations of the in-place strategy: forward op, backward op.
 _ACTIVATION_OPS = {"leaky_relu": (_ops(["leaky_relu"]),
@@ -122,10 +121,6 @@ def _val(node):
     return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
 
 
-def _fake_args(args):
-    return [_val(a) if isinstance(a, torch.fx.Node) else a for a in args]
-
-
 def _fake_mode(graph):
     from torch._guards import detect_fake_mode
     return detect_fake_mode([n.meta.get("val") for n in graph.nodes
@@ -136,21 +131,14 @@ def _insert(graph, before, fn, inputs, table):
     """Traces fn(*fake values of inputs) with `table` and inlines the trace
     before node `before`; returns the trace's outputs as graph nodes."""
     from torch._inductor.pattern_matcher import fwd_only
-    with _fake_mode(graph) or _nullcontext():
-        sub = fwd_only(fn, _fake_args(inputs), get_decomp_fn=lambda: table)
+    with _fake_mode(graph) or contextlib.nullcontext():
+        sub = fwd_only(fn, [_val(a) for a in inputs],
+                       get_decomp_fn=lambda: table)
     placeholders = [n for n in sub.graph.nodes if n.op == "placeholder"]
     val_map = dict(zip(placeholders, inputs))
     with graph.inserting_before(before):
         out = graph.graph_copy(sub.graph, val_map)
     return out
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _getitems(node):
@@ -174,13 +162,6 @@ def _through_aliases(node):
         todo.extend(u for u in n.users if u.op == "call_function" and
                     u.target in (aten.alias.default, aten.detach.default))
     return out
-
-
-def _source(node):
-    while isinstance(node, torch.fx.Node) and node.op == "call_function" \
-            and node.target in (aten.alias.default, aten.detach.default):
-        node = node.args[0]
-    return node
 
 
 class _Unmatched(Exception):
@@ -311,7 +292,7 @@ def _apply(graph, bn, decision, gamma_mode, table):
                                gamma_mode, w is not None, b is not None,
                                rm is not None)
     new = _insert(graph, bn, fwd, [x] + tensors + running, table)
-    z, mean, var = new[0], new[1], new[2]
+    z, var = new[0], new[2]
     bwd = _backward_replacement(float(eps), op_act, param, gamma_mode,
                                 w is not None, b is not None)
     before = grad_y if grad_y is not None else backward
@@ -336,7 +317,6 @@ def _apply(graph, bn, decision, gamma_mode, table):
     for node in dead:
         if node.graph is graph and not node.users:
             graph.erase_node(node)
-    del mean
     return None
 
 
@@ -633,7 +613,7 @@ def _register():
         return
     from torch._dynamo.backends.registry import _BACKENDS
     if "iabn" not in _BACKENDS:
-        register_backend(name="iabn")(functools.partial(_named_backend))
+        register_backend(name="iabn")(_named_backend)
 
 
 def _named_backend(gm, example_inputs, **kwargs):
